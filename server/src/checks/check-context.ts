@@ -1,0 +1,25 @@
+import type { CheckResult } from '../../../common/api.js';
+import type { ExecResult } from '../runtime/engine.js';
+
+/** What a check may do: run read-only commands in the session's hosts, and look up names. */
+export interface CheckContext {
+  exec(host: string, script: string): Promise<ExecResult>;
+  /** Session variables (`host.ip`, `vip`, ...), already filled. */
+  readonly variables: Readonly<Record<string, string>>;
+  /** host name → IP address, to name backends in messages by the name the learner knows. */
+  readonly hostIps: ReadonlyMap<string, string>;
+}
+
+export function pass(message: string, details?: Record<string, unknown>): CheckResult {
+  return details ? { passed: true, message, details } : { passed: true, message };
+}
+
+export function fail(message: string, details?: Record<string, unknown>): CheckResult {
+  return details ? { passed: false, message, details } : { passed: false, message };
+}
+
+/** `172.18.0.3:80 (nginx-2)` when the address belongs to a host of the session. */
+export function nameEndpoint(endpoint: string, address: string, hostIps: ReadonlyMap<string, string>): string {
+  for (const [name, ip] of hostIps) if (ip === address) return `${endpoint} (${name})`;
+  return endpoint;
+}

@@ -1,0 +1,44 @@
+import type { CheckResult } from '../../../common/api.js';
+import { findService } from '../ipvs/find-service.js';
+import type { IpvsTable, VirtualService } from '../ipvs/ipvs-table.js';
+import { formatEndpoint, formatService, parseServiceAddress, PROTOCOL_FLAG, type ServiceAddress } from '../ipvs/service-address.js';
+import type { IpvsServiceCheck } from '../labs/lab.js';
+import { fail, pass, type CheckContext } from './check-context.js';
+import { readIpvsTable } from './read-ipvs-table.js';
+
+export function describeService(s: VirtualService): string {
+  return s.protocol === 'FWM' ? `FWM ${s.firewallMark ?? 0}` : `${s.protocol} ${formatEndpoint(s.address, s.port)}`;
+}
+
+/**
+ * Finds the wanted service in the table, or explains in one sentence why it is not there,
+ * naming what the table holds instead. Shared by every check that needs the service.
+ */
+export function locateService(table: IpvsTable, wanted: ServiceAddress): { service: VirtualService } | { problem: string } {
+  const service = findService(table, wanted.protocol, wanted.address, wanted.port);
+  if (service) return { service };
+  const want = formatService(wanted);
+  const create = `ipvsadm -A ${PROTOCOL_FLAG[wanted.protocol]} ${formatEndpoint(wanted.address, wanted.port)}`;
+  if (table.services.length === 0) return { problem: `There is no virtual service yet: create ${want} with ${create} -s <scheduler>.` };
+  const others = table.services.map(describeService);
+  const sameEndpoint = table.services.find((s) => s.address === wanted.address && s.port === wanted.port);
+  if (sameEndpoint) return { problem: `There is no virtual service ${want}, but there is ${describeService(sameEndpoint)}: use ${PROTOCOL_FLAG[wanted.protocol]} for ${wanted.protocol}.` };
+  return { problem: `There is no virtual service ${want}; the table has ${others.join(', ')}.` };
+}
+
+export async function runIpvsServiceCheck(check: IpvsServiceCheck, ctx: CheckContext): Promise<CheckResult> {
+  const wanted = parseServiceAddress(check.service);
+  const table = await readIpvsTable(ctx, check.host);
+  const found = locateService(table, wanted);
+  const details = { host: check.host, services: table.services.map(describeService) };
+  if ('problem' in found) return fail(found.problem, details);
+  const { service } = found;
+  const name = formatService(wanted);
+  if (check.scheduler && service.scheduler !== check.scheduler) {
+    return fail(
+      `${name} uses scheduler ${service.scheduler}; this step asks for ${check.scheduler} (change it with ipvsadm -E ${PROTOCOL_FLAG[wanted.protocol]} ${formatEndpoint(wanted.address, wanted.port)} -s ${check.scheduler}).`,
+      { ...details, scheduler: service.scheduler },
+    );
+  }
+  return pass(`${name} exists${check.scheduler ? ` with scheduler ${service.scheduler}` : ''}.`, { ...details, scheduler: service.scheduler });
+}

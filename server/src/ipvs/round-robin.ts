@@ -1,0 +1,161 @@
+/** The outcome of {@link judgeRoundRobin}, ready to show to a learner. */
+export interface RoundRobinVerdict {
+  readonly passed: boolean;
+  /** One sentence naming the values that decided the verdict. */
+  readonly message: string;
+  /**
+   * Requests answered per backend, every backend listed (0 when it never answered). A name that
+   * answered but is not in `backends` is counted under its own name; failed and unknown
+   * requests are not counted.
+   */
+  readonly counts: Record<string, number>;
+  /** The judged sequence, as given. */
+  readonly sequence: readonly string[];
+}
+
+const ERROR_PREFIX = 'error:';
+const UNKNOWN_PREFIX = 'unknown:';
+
+/** Sequences in messages are cut here: enough to see the pattern, short enough to read. */
+const MAX_SHOWN_IN_SEQUENCE = 20;
+const MAX_SHOWN_BODY_CHARS = 80;
+
+/**
+ * Judges whether the responses seen when requesting a VIP one after another are what the
+ * kernel's `rr` scheduler produces.
+ *
+ * `sequence` holds, per request in order, the name of the backend that answered (`nginx-1`),
+ * `error:<text>` for a failed request, or `unknown:<body>` for a body that matched no backend.
+ *
+ * Round robin passes when every request succeeded, every backend answered, the counts differ by
+ * at most one, and (with two or more backends) no backend answered twice in a row. Which backend
+ * answers first is not judged: the kernel starts with the backend added last.
+ *
+ * @throws RangeError when there are fewer than 2 requests or fewer requests than backends (no
+ *   verdict is possible), or when `backends` is empty or repeats a name.
+ */
+export function judgeRoundRobin(sequence: readonly string[], backends: readonly string[]): RoundRobinVerdict {
+  if (sequence.length < 2) {
+    throw new RangeError(`judgeRoundRobin needs at least 2 requests to judge round robin, got ${sequence.length}`);
+  }
+  if (backends.length === 0) {
+    throw new RangeError('judgeRoundRobin needs at least 1 backend, got none');
+  }
+  const duplicate = backends.find((b, i) => backends.indexOf(b) !== i);
+  if (duplicate !== undefined) {
+    throw new RangeError(`judgeRoundRobin: backend "${duplicate}" is listed twice in ${backends.join(', ')}`);
+  }
+  if (sequence.length < backends.length) {
+    throw new RangeError(
+      `judgeRoundRobin: ${backends.length} backends need at least ${backends.length} requests, got ${sequence.length}`,
+    );
+  }
+
+  const counts = countAnswers(sequence, backends);
+  const verdict = (passed: boolean, message: string): RoundRobinVerdict => ({
+    passed,
+    message,
+    counts,
+    sequence: [...sequence],
+  });
+  const shown = showSequence(sequence);
+  const total = sequence.length;
+
+  const failure = firstFailure(sequence, backends);
+  if (failure !== undefined) return verdict(false, failure);
+
+  const answering = backends.filter((b) => (counts[b] ?? 0) > 0);
+  const silent = backends.filter((b) => (counts[b] ?? 0) === 0);
+  if (silent.length > 0) {
+    // Busiest first, so the sentence leads with where the traffic went.
+    const byCount = [...answering].sort((a, b) => (counts[b] ?? 0) - (counts[a] ?? 0));
+    const answered = byCount.map((b, i) => `${b}${i === 0 ? ' answered' : ''} ${counts[b] ?? 0}`);
+    return verdict(
+      false,
+      `${joinWithAnd(answered)} of ${total} requests${answered.length > 1 ? ',' : ' and'} ${joinWithAnd(silent)} none: ` +
+        `only ${answering.length} of the ${backends.length} backends ${answering.length === 1 ? 'is' : 'are'} ` +
+        `receiving traffic (sequence: ${shown})`,
+    );
+  }
+
+  const most = maxBy(backends, (b) => counts[b] ?? 0);
+  const least = maxBy(backends, (b) => -(counts[b] ?? 0));
+  const mostCount = counts[most] ?? 0;
+  const leastCount = counts[least] ?? 0;
+  if (mostCount - leastCount > 1) {
+    return verdict(
+      false,
+      `${most} answered ${mostCount} of ${total} requests and ${least} only ${leastCount}: round robin shares ` +
+        `requests evenly, so the counts should differ by at most 1 (sequence: ${shown})`,
+    );
+  }
+
+  if (backends.length > 1) {
+    const repeat = sequence.findIndex((name, i) => i > 0 && sequence[i - 1] === name);
+    if (repeat !== -1) {
+      return verdict(
+        false,
+        `${sequence[repeat] ?? ''} answered twice in a row (requests ${repeat} and ${repeat + 1}): ` +
+          `that is not round robin (sequence: ${shown})`,
+      );
+    }
+  }
+
+  if (backends.length === 1) {
+    return verdict(true, `all ${total} requests were answered by ${backends[0] ?? ''}, the only backend (sequence: ${shown})`);
+  }
+  const share =
+    mostCount === leastCount ? `${mostCount} each` : backends.map((b) => `${b} ${counts[b] ?? 0}`).join(', ');
+  return verdict(
+    true,
+    `round robin: ${total} requests went to ${joinWithAnd(backends)} in turn, ${share} (sequence: ${shown})`,
+  );
+}
+
+function countAnswers(sequence: readonly string[], backends: readonly string[]): Record<string, number> {
+  const counts = new Map<string, number>(backends.map((b) => [b, 0]));
+  for (const entry of sequence) {
+    if (entry.startsWith(ERROR_PREFIX) || entry.startsWith(UNKNOWN_PREFIX)) continue;
+    counts.set(entry, (counts.get(entry) ?? 0) + 1);
+  }
+  return Object.fromEntries(counts);
+}
+
+/** The message for the first request that did not reach a known backend, if any. */
+function firstFailure(sequence: readonly string[], backends: readonly string[]): string | undefined {
+  const index = sequence.findIndex((entry) => !backends.includes(entry));
+  const entry = sequence[index];
+  if (entry === undefined) return undefined;
+  const request = index + 1;
+  if (entry.startsWith(ERROR_PREFIX)) {
+    const failed = sequence.filter((e) => e.startsWith(ERROR_PREFIX)).length;
+    const tally = failed > 1 ? ` (${failed} of ${sequence.length} requests failed)` : '';
+    return `request ${request} failed: ${entry.slice(ERROR_PREFIX.length).trim()}${tally}`;
+  }
+  if (entry.startsWith(UNKNOWN_PREFIX)) {
+    const body = entry.slice(UNKNOWN_PREFIX.length).replace(/\s+/g, ' ').trim();
+    const shownBody = body.length > MAX_SHOWN_BODY_CHARS ? `${body.slice(0, MAX_SHOWN_BODY_CHARS)}…` : body;
+    return (
+      `request ${request} was answered by none of the backends (${backends.join(', ')}): ` +
+      `the reply was ${JSON.stringify(shownBody)}`
+    );
+  }
+  return `request ${request} was answered by ${entry}, which is not one of the backends (${backends.join(', ')})`;
+}
+
+function showSequence(sequence: readonly string[]): string {
+  const shown = sequence.slice(0, MAX_SHOWN_IN_SEQUENCE).join(' ');
+  return sequence.length > MAX_SHOWN_IN_SEQUENCE ? `${shown} …` : shown;
+}
+
+function joinWithAnd(items: readonly string[]): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
+}
+
+/** The first item with the highest score: backends are reported in the order the caller gave. */
+function maxBy(items: readonly string[], score: (item: string) => number): string {
+  let best = items[0] ?? '';
+  for (const item of items) if (score(item) > score(best)) best = item;
+  return best;
+}

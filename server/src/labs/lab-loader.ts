@@ -1,0 +1,235 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import type { CheckSpec, HostSpec, Lab, StepSpec } from './lab.js';
+import { LabError, type LabProblem } from './lab-error.js';
+import { labSchema } from './lab-schema.js';
+import { findPlaceholders, hostVariableNames, lineOf } from './template.js';
+
+const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
+const validateLabYaml = ajv.compile(labSchema);
+
+export interface LoadOptions {
+  /** Where `image: { build: <name> }` contexts live. */
+  readonly containersDir: string;
+  /** Paths in messages are relative to this folder (default: the current directory). */
+  readonly relativeTo?: string;
+}
+
+/**
+ * Reads `<dir>/lab.yaml` and its step files, and validates all of it. Throws a LabError listing
+ * every problem found, each with its file and line, rather than stopping at the first.
+ */
+export function loadLab(dir: string, options: LoadOptions): Lab {
+  const absDir = path.resolve(dir);
+  const id = path.basename(absDir);
+  const rel = (p: string) => path.relative(options.relativeTo ?? process.cwd(), p) || p;
+  const yamlPath = path.join(absDir, 'lab.yaml');
+  const yamlFile = rel(yamlPath);
+  if (!existsSync(yamlPath)) throw new LabError([{ file: yamlFile, line: 0, field: '', message: 'no lab.yaml here: every lab folder needs one' }]);
+
+  const source = readFileSync(yamlPath, 'utf8');
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new LabError(
+      doc.errors.map((e) => ({ file: yamlFile, line: lineCounter.linePos(e.pos[0]).line, field: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+    );
+  }
+  const raw: unknown = doc.toJS();
+  const lineAt = (fieldPath: readonly (string | number)[]): number => lineOfPath(doc, lineCounter, fieldPath);
+
+  if (!validateLabYaml(raw)) {
+    throw new LabError(dedupeSchemaErrors(validateLabYaml.errors ?? []).map((e) => schemaProblem(e, yamlFile, lineAt)));
+  }
+  const data = raw as LabYaml;
+  const problems: LabProblem[] = [];
+  const problem = (fieldPath: (string | number)[], message: string) => problems.push({ file: yamlFile, line: lineAt(fieldPath), field: formatPath(fieldPath), message });
+
+  const hosts: HostSpec[] = Object.entries(data.hosts).map(([name, h]) => ({
+    name,
+    image: typeof h.image === 'string' ? { ref: h.image } : { build: h.image.build },
+    capabilities: h.capabilities ?? [],
+    shell: h.shell ?? false,
+    files: h.files ?? {},
+    ...(h.command ? { command: h.command } : {}),
+  }));
+  const hostNames = hosts.map((h) => h.name);
+  const shellHosts = hosts.filter((h) => h.shell);
+  if (shellHosts.length !== 1) problem(['hosts'], `exactly one host needs shell: true (the learner's terminal); found ${shellHosts.length}${shellHosts.length ? `: ${shellHosts.map((h) => h.name).join(', ')}` : ''}`);
+  for (const h of hosts) {
+    if ('build' in h.image && !existsSync(path.join(options.containersDir, h.image.build, 'Dockerfile')))
+      problem(['hosts', h.name, 'image', 'build'], `no Dockerfile at ${rel(path.join(options.containersDir, h.image.build, 'Dockerfile'))}`);
+  }
+
+  const labVariables = data.variables ?? {};
+  const hostVariables = new Set(hostVariableNames(hostNames));
+  const known = new Set([...hostVariables, ...Object.keys(labVariables)]);
+  const checkVariables = (text: string, fieldPath: (string | number)[], allowed: ReadonlySet<string>) => {
+    for (const p of findPlaceholders(text)) if (!allowed.has(p.name)) problem(fieldPath, `unknown variable {{${p.name}}}; known: ${[...allowed].sort().join(', ')}`);
+  };
+  for (const [name, value] of Object.entries(labVariables)) {
+    if (hostVariables.has(name)) problem(['variables', name], `variable ${name} hides the host variable of the same name`);
+    // Lab variables are filled from host variables only: no chains to resolve, no cycles possible.
+    checkVariables(value, ['variables', name], hostVariables);
+  }
+  // Files are written before the containers start, when no address is known yet.
+  for (const h of hosts) for (const [p, content] of Object.entries(h.files)) checkVariables(content, ['hosts', h.name, 'files', p], new Set());
+
+  const seenIds = new Map<string, number>();
+  const steps: StepSpec[] = data.steps.map((s, i) => {
+    if (seenIds.has(s.id)) problem(['steps', i, 'id'], `step id ${s.id} is used twice (also step ${(seenIds.get(s.id) ?? 0) + 1})`);
+    seenIds.set(s.id, i);
+    const checks = (s.checks ?? []).map((c, j) => toCheckSpec(c, ['steps', i, 'checks', j], hostNames, problem));
+    checks.forEach((c, j) => checkVariables(JSON.stringify(c), ['steps', i, 'checks', j], known));
+    (s.solution ?? []).forEach((line, j) => checkVariables(line, ['steps', i, 'solution', j], known));
+
+    const stepPath = path.join(absDir, s.file);
+    let markdown = '';
+    if (!stepPath.startsWith(absDir + path.sep)) problem(['steps', i, 'file'], `${s.file} is outside the lab folder`);
+    else if (!existsSync(stepPath) || !statSync(stepPath).isFile()) problem(['steps', i, 'file'], `step file ${rel(stepPath)} does not exist`);
+    else {
+      markdown = readFileSync(stepPath, 'utf8');
+      for (const p of findPlaceholders(markdown))
+        if (!known.has(p.name))
+          problems.push({ file: rel(stepPath), line: lineOf(markdown, p.index), field: '', message: `unknown variable {{${p.name}}}; known: ${[...known].sort().join(', ')}` });
+    }
+    return { id: s.id, title: s.title, file: s.file, markdown, checks, solution: s.solution ?? [] };
+  });
+
+  if (problems.length > 0) throw new LabError(problems);
+  return { id, dir: absDir, title: data.title, summary: data.summary, hosts, variables: labVariables, steps };
+}
+
+/**
+ * Loads every lab folder under `labsDir`. A broken lab does not hide the good ones: its error is
+ * returned beside them so the server can report it and still serve the rest.
+ */
+export function loadLabs(labsDir: string, options: LoadOptions): { labs: Lab[]; errors: LabError[] } {
+  const labs: Lab[] = [];
+  const errors: LabError[] = [];
+  if (!existsSync(labsDir)) return { labs, errors: [new LabError([{ file: labsDir, line: 0, field: '', message: 'labs folder does not exist' }])] };
+  for (const entry of readdirSync(labsDir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!entry.isDirectory()) continue;
+    try {
+      labs.push(loadLab(path.join(labsDir, entry.name), options));
+    } catch (e) {
+      if (e instanceof LabError) errors.push(e);
+      else throw e;
+    }
+  }
+  return { labs, errors };
+}
+
+// ---- helpers -------------------------------------------------------------------------------------
+
+interface LabYaml {
+  title: string;
+  summary: string;
+  hosts: Record<string, { image: string | { build: string }; capabilities?: string[]; shell?: boolean; files?: Record<string, string>; command?: string[] }>;
+  variables?: Record<string, string>;
+  steps: { id: string; title: string; file: string; checks?: Record<string, Record<string, unknown>>[]; solution?: string[] }[];
+}
+
+function toCheckSpec(
+  entry: Record<string, Record<string, unknown>>,
+  fieldPath: (string | number)[],
+  hostNames: readonly string[],
+  problem: (p: (string | number)[], m: string) => void,
+): CheckSpec {
+  const [kind, body] = Object.entries(entry)[0] as [CheckSpec['kind'], Record<string, unknown>];
+  const hostField = kind === 'round-robin-traffic' ? 'from' : 'host';
+  const host = body[hostField] as string;
+  if (!hostNames.includes(host)) problem([...fieldPath, kind, hostField], `host ${host} is not defined in hosts (${hostNames.join(', ')})`);
+  if (kind === 'round-robin-traffic') {
+    for (const b of Object.keys(body.backends as object))
+      if (!hostNames.includes(b)) problem([...fieldPath, kind, 'backends', b], `backend ${b} is not defined in hosts (${hostNames.join(', ')})`);
+    const requests = (body.requests as number | undefined) ?? 12;
+    const backendCount = Object.keys(body.backends as object).length;
+    if (requests < 2 * backendCount) problem([...fieldPath, kind, 'requests'], `${requests} requests cannot show round robin over ${backendCount} backends; use at least ${2 * backendCount}`);
+    return { kind, from: host, url: body.url as string, requests, backends: body.backends as Record<string, string> };
+  }
+  if (kind === 'command') {
+    const run = body.run as string;
+    return { kind, host, run, failMessage: body.failMessage as string, passMessage: (body.passMessage as string | undefined) ?? `\`${run}\` succeeded` };
+  }
+  return { kind, ...body } as CheckSpec;
+}
+
+function formatPath(fieldPath: readonly (string | number)[]): string {
+  return fieldPath.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : /^[A-Za-z_][\w-]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`)).join('');
+}
+
+function lineOfPath(doc: Document, lineCounter: LineCounter, fieldPath: readonly (string | number)[]): number {
+  // Walk up until a node exists: a missing field is reported at its parent.
+  for (let n = fieldPath.length; n >= 0; n--) {
+    const node = n === 0 ? doc.contents : doc.getIn(fieldPath.slice(0, n), true);
+    if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+  }
+  return 1;
+}
+
+function pointerToPath(pointer: string): (string | number)[] {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+/** `oneOf`/`maxProperties` produce echoes of the real error; keep the most specific per field. */
+function dedupeSchemaErrors(errors: readonly ErrorObject[]): ErrorObject[] {
+  const specific = errors.filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if');
+  const seen = new Set<string>();
+  return (specific.length ? specific : errors).filter((e) => {
+    const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function schemaProblem(e: ErrorObject, file: string, lineAt: (p: readonly (string | number)[]) => number): LabProblem {
+  const fieldPath = pointerToPath(e.instancePath);
+  const params = e.params as Record<string, unknown>;
+  let message: string;
+  switch (e.keyword) {
+    case 'required':
+      message = `missing required field ${String(params.missingProperty)}`;
+      break;
+    case 'additionalProperties':
+      fieldPath.push(String(params.additionalProperty));
+      message = isCheckList(fieldPath)
+        ? `unknown check kind ${String(params.additionalProperty)}; use one of: command, ipvs-service, ipvs-real-servers, round-robin-traffic`
+        : `unknown field ${String(params.additionalProperty)}`;
+      break;
+    case 'enum':
+      message = `must be one of ${(params.allowedValues as unknown[]).map(String).join(', ')}`;
+      break;
+    case 'pattern':
+      message = `${JSON.stringify(valueHint(e))} does not match ${String(params.pattern)}`;
+      break;
+    case 'propertyNames':
+      message = `invalid name ${JSON.stringify(params.propertyName)}`;
+      break;
+    case 'maxProperties':
+    case 'minProperties':
+      message = isCheckEntry(fieldPath) ? 'each check is an object with exactly one key, the check kind' : (e.message ?? 'invalid');
+      break;
+    default:
+      message = e.message ?? 'invalid';
+  }
+  return { file, line: lineAt(fieldPath), field: formatPath(fieldPath), message };
+}
+
+function valueHint(e: ErrorObject): unknown {
+  return (e as ErrorObject & { data?: unknown }).data ?? e.instancePath;
+}
+function isCheckList(p: readonly (string | number)[]): boolean {
+  return p.length === 5 && p[0] === 'steps' && p[2] === 'checks';
+}
+function isCheckEntry(p: readonly (string | number)[]): boolean {
+  return p.length === 4 && p[0] === 'steps' && p[2] === 'checks';
+}

@@ -1,0 +1,103 @@
+/**
+ * JSON Schema of lab.yaml. docs/authoring.md describes the same fields for people; change both.
+ */
+
+const name = { type: 'string', pattern: '^[a-z][a-z0-9-]{0,30}$' } as const;
+const nonEmpty = { type: 'string', minLength: 1 } as const;
+
+const checkSchemas = {
+  command: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['host', 'run', 'failMessage'],
+    properties: { host: name, run: nonEmpty, failMessage: nonEmpty, passMessage: nonEmpty },
+  },
+  'ipvs-service': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['host', 'service'],
+    properties: { host: name, service: nonEmpty, scheduler: { enum: ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos'] } },
+  },
+  'ipvs-real-servers': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['host', 'service', 'servers', 'forward'],
+    properties: {
+      host: name,
+      service: nonEmpty,
+      servers: { type: 'array', minItems: 1, items: nonEmpty },
+      forward: { enum: ['Masq', 'Route', 'Tunnel'] },
+    },
+  },
+  'round-robin-traffic': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['from', 'url', 'backends'],
+    properties: {
+      from: name,
+      url: { type: 'string', pattern: '^https?://' },
+      requests: { type: 'integer', minimum: 4, maximum: 100 },
+      backends: { type: 'object', minProperties: 2, additionalProperties: nonEmpty, propertyNames: name },
+    },
+  },
+} as const;
+
+export const CHECK_KINDS = Object.keys(checkSchemas) as (keyof typeof checkSchemas)[];
+
+export const labSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['title', 'summary', 'hosts', 'steps'],
+  properties: {
+    title: nonEmpty,
+    summary: nonEmpty,
+    hosts: {
+      type: 'object',
+      minProperties: 1,
+      propertyNames: name,
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['image'],
+        properties: {
+          image: {
+            oneOf: [
+              { type: 'string', minLength: 1 },
+              { type: 'object', additionalProperties: false, required: ['build'], properties: { build: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]*$' } } },
+            ],
+          },
+          capabilities: { type: 'array', items: { type: 'string', pattern: '^[A-Z][A-Z_]+$' } },
+          shell: { type: 'boolean' },
+          files: { type: 'object', propertyNames: { pattern: '^/' }, additionalProperties: { type: 'string' } },
+          command: { type: 'array', minItems: 1, items: { type: 'string' } },
+        },
+      },
+    },
+    variables: { type: 'object', propertyNames: name, additionalProperties: { type: 'string' } },
+    steps: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'title', 'file'],
+        properties: {
+          id: name,
+          title: nonEmpty,
+          file: { type: 'string', pattern: '^[^/].*\\.md$' },
+          checks: {
+            type: 'array',
+            items: {
+              type: 'object',
+              minProperties: 1,
+              maxProperties: 1,
+              additionalProperties: false,
+              properties: checkSchemas,
+            },
+          },
+          solution: { type: 'array', items: nonEmpty },
+        },
+      },
+    },
+  },
+} as const;

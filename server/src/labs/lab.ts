@@ -1,0 +1,84 @@
+/**
+ * A lab as the server uses it, after lab-loader has read and validated `labs/<id>/lab.yaml` and its
+ * step files. See docs/authoring.md for the file format.
+ */
+
+export interface HostSpec {
+  /** Name in lab.yaml; also the container's hostname and its alias on the session network. */
+  readonly name: string;
+  /** A ready image (`nginx:1.23.2`), or a build context under containers/ (`{ build: host }`). */
+  readonly image: { readonly ref: string } | { readonly build: string };
+  /** Linux capabilities added to Docker's default set, e.g. NET_ADMIN. */
+  readonly capabilities: readonly string[];
+  /** The learner's terminal runs in the one host marked `shell: true`. */
+  readonly shell: boolean;
+  /** Files written into the container before it starts: path → content (variables allowed). */
+  readonly files: Readonly<Record<string, string>>;
+  /** Overrides the image's command. */
+  readonly command?: readonly string[];
+}
+
+export interface CommandCheck {
+  readonly kind: 'command';
+  readonly host: string;
+  /** Run with `sh -c` in the host; passes when it exits 0. */
+  readonly run: string;
+  readonly failMessage: string;
+  readonly passMessage: string;
+}
+export interface IpvsServiceCheck {
+  readonly kind: 'ipvs-service';
+  readonly host: string;
+  /** `TCP 10.0.0.1:80` (variables allowed). */
+  readonly service: string;
+  readonly scheduler?: string;
+}
+export interface IpvsRealServersCheck {
+  readonly kind: 'ipvs-real-servers';
+  readonly host: string;
+  readonly service: string;
+  /** `address:port` of every real server the service must have, and no others. */
+  readonly servers: readonly string[];
+  readonly forward: 'Masq' | 'Route' | 'Tunnel';
+}
+export interface RoundRobinTrafficCheck {
+  readonly kind: 'round-robin-traffic';
+  /** Host the requests are sent from. */
+  readonly from: string;
+  readonly url: string;
+  readonly requests: number;
+  /** Backend name → the body it answers with. */
+  readonly backends: Readonly<Record<string, string>>;
+}
+export type CheckSpec = CommandCheck | IpvsServiceCheck | IpvsRealServersCheck | RoundRobinTrafficCheck;
+export type CheckKind = CheckSpec['kind'];
+
+export interface StepSpec {
+  readonly id: string;
+  readonly title: string;
+  /** Path relative to the lab folder. */
+  readonly file: string;
+  readonly markdown: string;
+  /** All must pass, in order; the first failure is reported. Empty for steps that change nothing. */
+  readonly checks: readonly CheckSpec[];
+  /** What a learner would type to complete the step. */
+  readonly solution: readonly string[];
+}
+
+export interface Lab {
+  readonly id: string;
+  readonly dir: string;
+  readonly title: string;
+  readonly summary: string;
+  readonly hosts: readonly HostSpec[];
+  /** Lab-level variables: name → template over host variables. */
+  readonly variables: Readonly<Record<string, string>>;
+  readonly steps: readonly StepSpec[];
+}
+
+/** The host whose shell the learner gets. */
+export function shellHost(lab: Lab): HostSpec {
+  const host = lab.hosts.find((h) => h.shell);
+  if (!host) throw new Error(`lab ${lab.id} has no host with shell: true`);
+  return host;
+}

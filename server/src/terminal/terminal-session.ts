@@ -1,0 +1,133 @@
+import * as pty from 'node-pty';
+import { clampSize } from '../../../common/protocol.js';
+import { ReplayBuffer } from './replay-buffer.js';
+
+export interface ShellCommand {
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface Disposable {
+  dispose(): void;
+}
+
+type OutputListener = (offset: number, data: string) => void;
+type ExitListener = (exitCode: number) => void;
+
+/**
+ * A shell running in a pseudo-terminal, independent of any WebSocket: pages come and go, the
+ * shell and its output stay. It knows nothing of ws or HTTP, so it is tested on its own.
+ *
+ * When the shell exits (the learner typed `exit`), the next input starts a fresh one; the output
+ * offsets carry on, so reconnecting pages are not confused.
+ */
+export class TerminalSession {
+  private process: pty.IPty | undefined;
+  private readonly buffer: ReplayBuffer;
+  private readonly outputListeners = new Set<OutputListener>();
+  private readonly exitListeners = new Set<ExitListener>();
+  private cols = 100;
+  private rows = 30;
+  private disposed = false;
+
+  constructor(
+    private readonly command: ShellCommand,
+    options: { replayCapacity: number },
+  ) {
+    this.buffer = new ReplayBuffer(options.replayCapacity);
+    this.spawn();
+  }
+
+  get running(): boolean {
+    return this.process !== undefined;
+  }
+
+  /** Offset one past the last output so far. */
+  get outputEnd(): number {
+    return this.buffer.end;
+  }
+
+  replay(from: number) {
+    return this.buffer.since(from);
+  }
+
+  /** Resolves at the first output byte (the prompt), or rejects after `timeoutMs`. */
+  waitForOutput(timeoutMs: number): Promise<void> {
+    if (this.buffer.end > 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.dispose();
+        exitSub.dispose();
+        reject(new Error(`the shell printed nothing within ${timeoutMs} ms (${this.command.file} ${this.command.args.join(' ')})`));
+      }, timeoutMs);
+      const sub = this.onOutput(() => {
+        clearTimeout(timer);
+        sub.dispose();
+        exitSub.dispose();
+        resolve();
+      });
+      const exitSub = this.onExit((code) => {
+        clearTimeout(timer);
+        sub.dispose();
+        exitSub.dispose();
+        reject(new Error(`the shell exited with code ${code} before printing anything (${this.command.file} ${this.command.args.join(' ')})`));
+      });
+    });
+  }
+
+  write(data: string): void {
+    if (this.disposed) return;
+    if (!this.process) this.spawn();
+    this.process?.write(data);
+  }
+
+  resize(cols: number, rows: number): void {
+    const size = clampSize(cols, rows);
+    this.cols = size.cols;
+    this.rows = size.rows;
+    this.process?.resize(size.cols, size.rows);
+  }
+
+  onOutput(listener: OutputListener): Disposable {
+    this.outputListeners.add(listener);
+    return { dispose: () => this.outputListeners.delete(listener) };
+  }
+
+  onExit(listener: ExitListener): Disposable {
+    this.exitListeners.add(listener);
+    return { dispose: () => this.exitListeners.delete(listener) };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    const p = this.process;
+    this.process = undefined;
+    this.outputListeners.clear();
+    this.exitListeners.clear();
+    p?.kill();
+  }
+
+  private spawn(): void {
+    const p = pty.spawn(this.command.file, [...this.command.args], {
+      name: 'xterm-256color',
+      cols: this.cols,
+      rows: this.rows,
+      env: { ...this.command.env },
+    });
+    this.process = p;
+    p.onData((data) => {
+      const offset = this.buffer.append(data);
+      for (const l of this.outputListeners) l(offset, data);
+    });
+    p.onExit(({ exitCode }) => {
+      if (this.process !== p) return;
+      this.process = undefined;
+      if (this.disposed) return;
+      const offset = this.buffer.append(`\r\n[the shell exited with code ${exitCode}; press Enter for a new one]\r\n`);
+      for (const l of this.outputListeners) l(offset, this.buffer.since(offset).data);
+      for (const l of this.exitListeners) l(exitCode);
+    });
+  }
+}
