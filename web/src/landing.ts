@@ -1,0 +1,74 @@
+import type { LabSummary, ServerStatus } from '../../common/api.js';
+import { api } from './api-client.js';
+
+const statusBox = document.getElementById('status')!;
+const labsBox = document.getElementById('labs')!;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+let status: ServerStatus | undefined;
+
+function renderStatus(s: ServerStatus): void {
+  statusBox.dataset.state = s.state;
+  statusBox.replaceChildren();
+  if (s.state === 'ready') return;
+  statusBox.append(el('strong', {}, s.state === 'failed' ? 'The lab server cannot start sessions. ' : 'Preparing the lab server… '), s.message);
+  if (s.state === 'starting' && s.progress.length > 1) statusBox.append(el('ul', {}, ...s.progress.slice(-6).map((p) => el('li', {}, p))));
+}
+
+async function pollStatus(): Promise<void> {
+  try {
+    status = await api.status();
+    renderStatus(status);
+  } catch (e) {
+    statusBox.dataset.state = 'failed';
+    statusBox.textContent = `The lab server does not answer: ${(e as Error).message}`;
+  }
+  for (const b of labsBox.querySelectorAll<HTMLButtonElement>('button.start')) if (!b.dataset.busy) b.disabled = status?.state !== 'ready';
+  if (status?.state !== 'ready') setTimeout(() => void pollStatus(), 1000);
+}
+
+async function start(lab: LabSummary, button: HTMLButtonElement, note: HTMLElement): Promise<void> {
+  button.disabled = true;
+  button.dataset.busy = '1';
+  const started = Date.now();
+  const tick = () => {
+    note.className = 'starting';
+    note.textContent = `Starting your containers (host, nginx-1, nginx-2) and your shell… ${Math.round((Date.now() - started) / 1000)} s`;
+  };
+  tick();
+  const timer = setInterval(tick, 1000);
+  try {
+    const session = await api.createSession(lab.id);
+    location.assign(session.url);
+  } catch (e) {
+    note.className = 'error';
+    note.textContent = `Could not start the lab: ${(e as Error).message}`;
+    button.disabled = false;
+    delete button.dataset.busy;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function main(): Promise<void> {
+  void pollStatus();
+  const labs = await api.labs();
+  labsBox.replaceChildren(
+    ...labs.map((lab) => {
+      const note = el('p', { className: 'note' });
+      const button = el('button', { className: 'start primary', type: 'button', disabled: status?.state !== 'ready' }, 'Start this lab');
+      button.dataset.lab = lab.id;
+      button.addEventListener('click', () => void start(lab, button, note));
+      return el('div', { className: 'lab-card' }, el('h2', {}, lab.title), el('p', {}, lab.summary), el('p', { className: 'meta' }, `${lab.steps} steps`), button, note);
+    }),
+  );
+}
+
+main().catch((e: Error) => {
+  labsBox.replaceChildren(el('p', { className: 'error' }, `Could not load the labs: ${e.message}`));
+});

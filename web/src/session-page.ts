@@ -1,0 +1,169 @@
+import { FitAddon } from '@xterm/addon-fit';
+import { Terminal } from '@xterm/xterm';
+import type { CheckResult, SessionState } from '../../common/api.js';
+import { api, ApiCallError } from './api-client.js';
+import { TerminalConnection, type ConnectionState } from './terminal-connection.js';
+
+const sessionId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
+const token = new URLSearchParams(location.search).get('token') ?? '';
+const stepKey = `ipvs-lab:${sessionId}:step`;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const stepBox = $<HTMLElement>('step');
+const progressList = $<HTMLOListElement>('progress');
+const progressText = $<HTMLSpanElement>('progress-text');
+const resultBox = $<HTMLDivElement>('check-result');
+const checkButton = $<HTMLButtonElement>('check');
+const prevButton = $<HTMLButtonElement>('prev');
+const nextButton = $<HTMLButtonElement>('next');
+const terminalState = $<HTMLSpanElement>('terminal-state');
+
+let state: SessionState;
+let current = 0;
+/** The last check result per step, so moving between steps keeps what the learner saw. */
+const results = new Map<string, CheckResult>();
+
+// ---- terminal -----------------------------------------------------------------------------------
+
+const term = new Terminal({ cursorBlink: true, fontSize: 14, scrollback: 5000, convertEol: false, theme: { background: '#1e1e1e' } });
+const fit = new FitAddon();
+term.loadAddon(fit);
+term.open($<HTMLDivElement>('terminal'));
+
+const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/sessions/${encodeURIComponent(sessionId)}/terminal?token=${encodeURIComponent(token)}`;
+const connection = new TerminalConnection(wsUrl, {
+  output: (data) => term.write(data),
+  gap: (lost) => {
+    term.reset();
+    term.write(`\x1b[33m[${lost} characters of output were dropped while you were away; press Enter for a fresh prompt]\x1b[0m\r\n`);
+  },
+  state: (s: ConnectionState, detail?: string) => {
+    terminalState.dataset.state = s;
+    terminalState.textContent = { connecting: 'connecting…', connected: 'connected', reconnecting: 'reconnecting…', gone: 'session ended' }[s] + (detail ? ` (${detail})` : '');
+    if (s === 'gone') term.write(`\r\n\x1b[31m[${detail ?? 'the session has ended'}]\x1b[0m\r\n`);
+  },
+});
+term.onData((data) => connection.send(data));
+term.onResize(({ cols, rows }) => connection.resize(cols, rows));
+const refit = () => {
+  try {
+    fit.fit();
+  } catch {
+    // The pane can be hidden or zero-sized for a moment while the layout settles.
+  }
+};
+new ResizeObserver(refit).observe($<HTMLDivElement>('terminal'));
+refit();
+
+// ---- steps --------------------------------------------------------------------------------------
+
+function showResult(result: CheckResult | undefined): void {
+  if (!result) {
+    resultBox.hidden = true;
+    return;
+  }
+  resultBox.hidden = false;
+  resultBox.className = `check-result ${result.passed ? 'passed' : 'failed'}`;
+  resultBox.textContent = `${result.passed ? '✓' : '✗'} ${result.message}`;
+}
+
+function renderProgress(): void {
+  const done = state.steps.filter((s) => s.passed).length;
+  progressText.textContent = `Step ${current + 1} of ${state.steps.length} · ${done} done`;
+  progressList.replaceChildren(
+    ...state.steps.map((s, i) => {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = String(i + 1);
+      b.title = `${s.title}${s.passed ? ' (done)' : ''}`;
+      b.dataset.step = s.id;
+      if (s.passed) b.classList.add('passed');
+      if (i === current) b.setAttribute('aria-current', 'step');
+      b.addEventListener('click', () => show(i));
+      li.append(b);
+      return li;
+    }),
+  );
+}
+
+function show(index: number): void {
+  current = Math.max(0, Math.min(state.steps.length - 1, index));
+  localStorage.setItem(stepKey, String(current));
+  const step = state.steps[current]!;
+  stepBox.innerHTML = step.html; // rendered by the server from the lab's markdown, raw HTML disabled
+  stepBox.dataset.step = step.id;
+  stepBox.scrollTop = 0;
+  checkButton.textContent = step.hasCheck ? 'Check' : 'Mark as done';
+  prevButton.disabled = current === 0;
+  nextButton.disabled = current === state.steps.length - 1;
+  showResult(results.get(step.id));
+  renderProgress();
+}
+
+async function copyText(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // The Clipboard API needs a secure context; a classroom server on plain http is not one.
+    const area = Object.assign(document.createElement('textarea'), { value: text });
+    document.body.append(area);
+    area.select();
+    document.execCommand('copy');
+    area.remove();
+  }
+}
+
+stepBox.addEventListener('click', (event) => {
+  const button = (event.target as HTMLElement).closest('button');
+  const block = button?.closest<HTMLElement>('.command');
+  if (!button || !block) return;
+  const command = block.dataset.command ?? '';
+  if (button.classList.contains('run')) {
+    // Each line as typed, each followed by Enter (a carriage return, as a keyboard sends).
+    connection.send(command.split('\n').join('\r') + '\r');
+    term.focus();
+  } else if (button.classList.contains('copy')) {
+    void copyText(command).then(() => {
+      button.textContent = 'Copied';
+      setTimeout(() => (button.textContent = 'Copy'), 1200);
+    });
+  }
+});
+
+checkButton.addEventListener('click', async () => {
+  const step = state.steps[current]!;
+  checkButton.disabled = true;
+  resultBox.hidden = false;
+  resultBox.className = 'check-result running';
+  resultBox.textContent = 'Checking…';
+  try {
+    const result = await api.check(sessionId, token, step.id);
+    results.set(step.id, result);
+    if (result.passed) state = { ...state, steps: state.steps.map((s) => (s.id === step.id ? { ...s, passed: true } : s)) };
+    if (state.steps[current]?.id === step.id) showResult(result);
+    renderProgress();
+  } catch (e) {
+    showResult({ passed: false, message: e instanceof ApiCallError && e.status === 404 ? 'This session has ended.' : `The check could not run: ${(e as Error).message}` });
+  } finally {
+    checkButton.disabled = false;
+  }
+});
+prevButton.addEventListener('click', () => show(current - 1));
+nextButton.addEventListener('click', () => show(current + 1));
+
+async function main(): Promise<void> {
+  state = await api.session(sessionId, token);
+  document.title = `${state.labTitle} · ipvs-lab`;
+  $<HTMLHeadingElement>('lab-title').textContent = state.labTitle;
+  const saved = Number(localStorage.getItem(stepKey));
+  show(Number.isInteger(saved) ? saved : 0);
+}
+
+main().catch((e: Error) => {
+  stepBox.innerHTML = '';
+  const p = document.createElement('p');
+  p.className = 'error';
+  p.textContent = `Could not load this session: ${e.message}`;
+  stepBox.append(p);
+});
