@@ -90,7 +90,9 @@ function isSize(value: unknown): value is number {
  * `{ ok: false, error }` naming what was wrong.
  */
 export function parseClientMessage(raw: string): ParseResult<ClientMessage> {
-  if (raw.length > MAX_CLIENT_FRAME_BYTES) return fail(`frame of ${raw.length} characters exceeds the limit of ${MAX_CLIENT_FRAME_BYTES}`);
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: count bytes only when it could matter.
+  const bytes = raw.length * 3 <= MAX_CLIENT_FRAME_BYTES ? raw.length : new TextEncoder().encode(raw).length;
+  if (bytes > MAX_CLIENT_FRAME_BYTES) return fail(`frame of ${bytes} bytes exceeds the limit of ${MAX_CLIENT_FRAME_BYTES}`);
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -160,7 +162,7 @@ export function parseServerMessage(raw: string): ParseResult<ServerMessage> {
 
 /** Clamps a requested terminal size into TERMINAL_LIMITS, rounding down fractions. */
 export function clampSize(cols: number, rows: number): { cols: number; rows: number } {
-  const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, Math.floor(n)));
+  const clamp = (n: number, lo: number, hi: number) => (Number.isNaN(n) ? lo : Math.min(hi, Math.max(lo, Math.floor(n))));
   return {
     cols: clamp(cols, TERMINAL_LIMITS.minCols, TERMINAL_LIMITS.maxCols),
     rows: clamp(rows, TERMINAL_LIMITS.minRows, TERMINAL_LIMITS.maxRows),

@@ -13,7 +13,7 @@ interface OptionSpec<T> {
 
 function integer(min: number, max: number) {
   return (raw: string, env: string): number => {
-    const n = Number(raw);
+    const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${env}=${JSON.stringify(raw)} must be an integer from ${min} to ${max}`);
     return n;
   };

@@ -58,5 +58,5 @@ export async function runIpvsRealServersCheck(check: IpvsRealServersCheck, ctx: 
       return fail(`Real server ${name(r.address, r.port)} has weight 0, so it gets no new connections: set it with ipvsadm -e ${svc} -r ${formatEndpoint(r.address, r.port)} ${FORWARD_FLAG[check.forward]} -w 1.`, details);
     }
   }
-  return pass(`${formatService(wanted)} has all ${wantedServers.length} backends with ${check.forward} forwarding.`, details);
+  return pass(`${formatService(wanted)} has ${wantedServers.length === 1 ? 'its backend' : `all ${wantedServers.length} backends`} with ${check.forward} forwarding.`, details);
 }

@@ -26,7 +26,10 @@ export function parseServiceAddress(text: string): ServiceAddress {
 export function parseEndpoint(text: string): { address: string; port: number } {
   const m = /^\s*(\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d{1,5})\s*$/.exec(text);
   if (!m) throw new Error(`endpoint ${JSON.stringify(text)} is not of the form "10.0.0.1:80"`);
-  return { address: canonical(m[1] ?? '', text), port: Number(m[2]) };
+  const port = Number(m[2]);
+  // 0 is valid: real servers of firewall-mark services have no port.
+  if (port > 65535) throw new Error(`endpoint ${JSON.stringify(text)} has port ${port}, outside 0-65535`);
+  return { address: canonical(m[1] ?? '', text), port };
 }
 
 /** Addresses are compared in the form the parsers produce, so `[0:0::1]` matches `::1`. */

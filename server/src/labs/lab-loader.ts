@@ -1,11 +1,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { CheckSpec, HostSpec, Lab, StepSpec } from './lab.js';
 import { LabError, type LabProblem } from './lab-error.js';
 import { labSchema } from './lab-schema.js';
-import { findPlaceholders, hostVariableNames, lineOf } from './template.js';
+import { fillTemplate, findPlaceholders, hostVariableNames, lineOf, TemplateError } from './template.js';
+import { parseEndpoint, parseServiceAddress } from '../ipvs/service-address.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
 const validateLabYaml = ajv.compile(labSchema);
@@ -82,7 +83,10 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
     if (seenIds.has(s.id)) problem(['steps', i, 'id'], `step id ${s.id} is used twice (also step ${(seenIds.get(s.id) ?? 0) + 1})`);
     seenIds.set(s.id, i);
     const checks = (s.checks ?? []).map((c, j) => toCheckSpec(c, ['steps', i, 'checks', j], hostNames, problem));
-    checks.forEach((c, j) => checkVariables(JSON.stringify(c), ['steps', i, 'checks', j], known));
+    checks.forEach((c, j) => {
+      checkVariables(JSON.stringify(c), ['steps', i, 'checks', j], known);
+      checkAddresses(c, ['steps', i, 'checks', j, c.kind], known, problem);
+    });
     (s.solution ?? []).forEach((line, j) => checkVariables(line, ['steps', i, 'solution', j], known));
 
     const stepPath = path.join(absDir, s.file);
@@ -157,6 +161,23 @@ function toCheckSpec(
   return { kind, ...body } as CheckSpec;
 }
 
+/**
+ * Service and server fields hold addresses once variables are filled; fill them with a sample
+ * address so a malformed one (`TCP {{vip}}` without a port) is caught here, not by a learner.
+ */
+function checkAddresses(check: CheckSpec, fieldPath: (string | number)[], known: ReadonlySet<string>, problem: (p: (string | number)[], m: string) => void): void {
+  const sample = Object.fromEntries([...known].map((k) => [k, '192.0.2.1']));
+  const attempt = (field: (string | number)[], text: string, parse: (t: string) => unknown) => {
+    try {
+      parse(fillTemplate(text, sample));
+    } catch (e) {
+      if (!(e instanceof TemplateError)) problem([...fieldPath, ...field], (e as Error).message.replace('192.0.2.1', '<address>'));
+    }
+  };
+  if (check.kind === 'ipvs-service' || check.kind === 'ipvs-real-servers') attempt(['service'], check.service, parseServiceAddress);
+  if (check.kind === 'ipvs-real-servers') check.servers.forEach((s, k) => attempt(['servers', k], s, parseEndpoint));
+}
+
 function formatPath(fieldPath: readonly (string | number)[]): string {
   return fieldPath.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : /^[A-Za-z_][\w-]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`)).join('');
 }
@@ -164,6 +185,12 @@ function formatPath(fieldPath: readonly (string | number)[]): string {
 function lineOfPath(doc: Document, lineCounter: LineCounter, fieldPath: readonly (string | number)[]): number {
   // Walk up until a node exists: a missing field is reported at its parent.
   for (let n = fieldPath.length; n >= 0; n--) {
+    // A field's line is the line of its key: a block value starts on the line after it.
+    const parent = n === 0 ? undefined : n === 1 ? doc.contents : doc.getIn(fieldPath.slice(0, n - 1), true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(fieldPath[n - 1]));
+      if (pair && isNode(pair.key) && pair.key.range) return lineCounter.linePos(pair.key.range[0]).line;
+    }
     const node = n === 0 ? doc.contents : doc.getIn(fieldPath.slice(0, n), true);
     if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
   }
@@ -206,7 +233,7 @@ function schemaProblem(e: ErrorObject, file: string, lineAt: (p: readonly (strin
         : `unknown field ${String(params.additionalProperty)}`;
       break;
     case 'enum':
-      message = `must be one of ${(params.allowedValues as unknown[]).map(String).join(', ')}`;
+      message = `${JSON.stringify(valueHint(e))} is not allowed; use one of ${(params.allowedValues as unknown[]).map(String).join(', ')}`;
       break;
     case 'pattern':
       message = `${JSON.stringify(valueHint(e))} does not match ${String(params.pattern)}`;

@@ -8,7 +8,7 @@ export class ReplayBuffer {
   private startOffset = 0;
   private size = 0;
 
-  /** @param capacity most code units kept; older output is dropped whole chunks at a time. */
+  /** @param capacity most code units kept; the oldest output is dropped first. */
   constructor(private readonly capacity: number) {
     if (!(capacity > 0)) throw new RangeError(`replay buffer capacity must be positive, got ${capacity}`);
   }

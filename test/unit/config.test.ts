@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { ConfigError, describeOptions, loadConfig, OPTIONS, PROJECT_ROOT } from '../../server/src/config.js';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Asserts that loading `env` fails with a ConfigError whose message is exactly `message`. */
+function assertConfigError(env: Record<string, string>, message: string): void {
+  assert.throws(
+    () => loadConfig(env),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${String(e)}`);
+      assert.equal(e.name, 'ConfigError');
+      assert.equal(e.message, message);
+      return true;
+    },
+  );
+}
+
+describe('loadConfig', () => {
+  it('finds the repository root from its own file', () => {
+    assert.equal(path.resolve(PROJECT_ROOT), path.resolve(repoRoot));
+  });
+
+  it('gives every default when the environment is empty', () => {
+    assert.deepEqual(
+      { ...loadConfig({}) },
+      {
+        port: 3000,
+        host: '127.0.0.1',
+        labsDir: path.join(PROJECT_ROOT, 'labs'),
+        containersDir: path.join(PROJECT_ROOT, 'containers'),
+        idleMinutes: 60,
+        maxSessions: 40,
+        serverName: 'default',
+        requireIpvs: true,
+        dockerCli: 'docker',
+        dockerHost: 'unix:///var/run/docker.sock',
+        checkTimeoutMs: 30000,
+      },
+    );
+  });
+
+  it('treats an empty variable as unset', () => {
+    assert.equal(loadConfig({ PORT: '', IPVS_LAB_REQUIRE_IPVS: '' }).port, 3000);
+    assert.equal(loadConfig({ IPVS_LAB_REQUIRE_IPVS: '' }).requireIpvs, true);
+  });
+
+  it('reads only the env object it is given, and only the variables in OPTIONS', () => {
+    const read = new Set<string>();
+    const env = new Proxy({ PORT: '8080' } as Record<string, string>, {
+      get(target, key) {
+        if (typeof key === 'string') read.add(key);
+        return target[key as string];
+      },
+    });
+    assert.equal(loadConfig(env).port, 8080);
+    assert.deepEqual([...read].sort(), Object.values(OPTIONS).map((o) => o.env).sort());
+  });
+
+  it('parses every option from its variable', () => {
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '0.0.0.0',
+      IPVS_LAB_LABS_DIR: '/srv/labs',
+      IPVS_LAB_CONTAINERS_DIR: '/srv/containers/',
+      IPVS_LAB_IDLE_MINUTES: '5',
+      IPVS_LAB_MAX_SESSIONS: '1000',
+      IPVS_LAB_SERVER_NAME: 'class-2.a_b',
+      IPVS_LAB_REQUIRE_IPVS: 'false',
+      IPVS_LAB_DOCKER_CLI: '/usr/local/bin/docker',
+      DOCKER_HOST: 'tcp://10.0.0.5:2375',
+      IPVS_LAB_CHECK_TIMEOUT_MS: '100',
+    });
+    assert.deepEqual(
+      { ...config },
+      {
+        port: 0,
+        host: '0.0.0.0',
+        labsDir: '/srv/labs',
+        containersDir: '/srv/containers',
+        idleMinutes: 5,
+        maxSessions: 1000,
+        serverName: 'class-2.a_b',
+        requireIpvs: false,
+        dockerCli: '/usr/local/bin/docker',
+        dockerHost: 'tcp://10.0.0.5:2375',
+        checkTimeoutMs: 100,
+      },
+    );
+  });
+
+  it('resolves relative folders to absolute paths', () => {
+    const config = loadConfig({ IPVS_LAB_LABS_DIR: 'my-labs' });
+    assert.ok(path.isAbsolute(config.labsDir), config.labsDir);
+    assert.equal(config.labsDir, path.resolve('my-labs'));
+  });
+
+  it('reads booleans in their usual spellings, in any case', () => {
+    for (const raw of ['1', 'true', 'TRUE', 'yes', 'On']) assert.equal(loadConfig({ IPVS_LAB_REQUIRE_IPVS: raw }).requireIpvs, true, raw);
+    for (const raw of ['0', 'false', 'False', 'no', 'OFF']) assert.equal(loadConfig({ IPVS_LAB_REQUIRE_IPVS: raw }).requireIpvs, false, raw);
+  });
+
+  it('rejects a port that is not an integer, naming the variable and the value', () => {
+    assertConfigError({ PORT: 'abc' }, 'PORT="abc" must be an integer from 0 to 65535');
+    assertConfigError({ PORT: '80.5' }, 'PORT="80.5" must be an integer from 0 to 65535');
+  });
+
+  it('rejects integers outside their range, giving the range', () => {
+    assertConfigError({ PORT: '-1' }, 'PORT="-1" must be an integer from 0 to 65535');
+    assertConfigError({ PORT: '65536' }, 'PORT="65536" must be an integer from 0 to 65535');
+    assertConfigError({ IPVS_LAB_IDLE_MINUTES: '0' }, 'IPVS_LAB_IDLE_MINUTES="0" must be an integer from 1 to 10080');
+    assertConfigError({ IPVS_LAB_MAX_SESSIONS: '1001' }, 'IPVS_LAB_MAX_SESSIONS="1001" must be an integer from 1 to 1000');
+    assertConfigError({ IPVS_LAB_CHECK_TIMEOUT_MS: '99' }, 'IPVS_LAB_CHECK_TIMEOUT_MS="99" must be an integer from 100 to 600000');
+  });
+
+  it('rejects a boolean it cannot read', () => {
+    assertConfigError({ IPVS_LAB_REQUIRE_IPVS: 'maybe' }, 'IPVS_LAB_REQUIRE_IPVS="maybe" must be true or false');
+    assertConfigError({ IPVS_LAB_REQUIRE_IPVS: 'truee' }, 'IPVS_LAB_REQUIRE_IPVS="truee" must be true or false');
+  });
+
+  it('rejects server names that cannot label Docker objects', () => {
+    for (const raw of ['a b', '-lead', 'x'.repeat(64), 'ä']) {
+      assertConfigError({ IPVS_LAB_SERVER_NAME: raw }, `IPVS_LAB_SERVER_NAME=${JSON.stringify(raw)} must be letters, digits, '.', '_' or '-' (at most 63)`);
+    }
+    assert.equal(loadConfig({ IPVS_LAB_SERVER_NAME: 'x'.repeat(63) }).serverName, 'x'.repeat(63));
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({});
+    assert.equal(Object.isFrozen(config), true);
+    assert.throws(() => {
+      (config as { port: number }).port = 1;
+    }, TypeError);
+    assert.equal(config.port, 3000);
+  });
+
+  it('applies overrides after the environment and still freezes', () => {
+    const config = loadConfig({ PORT: '8080', HOST: '0.0.0.0' }, { port: 0, requireIpvs: false });
+    assert.equal(config.port, 0);
+    assert.equal(config.requireIpvs, false);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(Object.isFrozen(config), true);
+  });
+});
+
+describe('describeOptions', () => {
+  it('lists every variable with its default', () => {
+    const text = describeOptions();
+    for (const o of Object.values(OPTIONS)) assert.ok(text.includes(o.env), o.env);
+    assert.match(text, /PORT\s+HTTP port to listen on \(0 picks a free one\)\. \(default: 3000\)/);
+    assert.match(text, /IPVS_LAB_REQUIRE_IPVS\s+.*\(default: true\)/);
+    assert.equal(text.split('\n').length, Object.keys(OPTIONS).length);
+  });
+});

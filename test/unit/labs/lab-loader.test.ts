@@ -1,0 +1,362 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { shellHost } from '../../../server/src/labs/lab.js';
+import { formatProblem, LabError, type LabProblem } from '../../../server/src/labs/lab-error.js';
+import { loadLab, loadLabs } from '../../../server/src/labs/lab-loader.js';
+import { CHECK_KINDS } from '../../../server/src/labs/lab-schema.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const fixtures = path.join(repoRoot, 'test', 'fixtures', 'labs');
+const options = { containersDir: path.join(repoRoot, 'containers'), relativeTo: repoRoot };
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'ipvs-lab-loader-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The problems of a lab that must fail to load. */
+function problemsOf(dir: string, opts = options): readonly LabProblem[] {
+  try {
+    loadLab(dir, opts);
+  } catch (e) {
+    if (e instanceof LabError) return e.problems;
+    throw e;
+  }
+  assert.fail(`${dir} loaded, but it should not`);
+}
+
+/** The one problem of a fixture lab, in `test/fixtures/labs/<name>/`. */
+function onlyProblem(name: string): LabProblem {
+  const problems = problemsOf(path.join(fixtures, name));
+  assert.equal(problems.length, 1, `expected one problem, got:\n${problems.map(formatProblem).join('\n')}`);
+  return problems[0]!;
+}
+
+const labYaml = (name: string) => `test/fixtures/labs/${name}/lab.yaml`;
+
+describe('loadLab: the real ipvs-intro lab', () => {
+  const lab = loadLab(path.join(repoRoot, 'labs', 'ipvs-intro'), options);
+
+  it('reads title, summary and id', () => {
+    assert.equal(lab.id, 'ipvs-intro');
+    assert.equal(lab.dir, path.join(repoRoot, 'labs', 'ipvs-intro'));
+    assert.equal(lab.title, 'IPVS: your first virtual service');
+    assert.match(lab.summary, /^Install ipvsadm, turn a container into a round-robin load balancer/);
+    assert.ok(!lab.summary.includes('\n'), 'folded summary has no line breaks');
+  });
+
+  it('reads the hosts, with the one shell host', () => {
+    assert.deepEqual(
+      lab.hosts.map((h) => h.name),
+      ['host', 'nginx-1', 'nginx-2'],
+    );
+    const shell = shellHost(lab);
+    assert.equal(shell.name, 'host');
+    assert.deepEqual(shell.image, { build: 'host' });
+    assert.deepEqual(shell.capabilities, ['NET_ADMIN']);
+    const nginx1 = lab.hosts[1]!;
+    assert.deepEqual(nginx1.image, { ref: 'nginx:1.23.2' });
+    assert.equal(nginx1.shell, false);
+    assert.deepEqual(nginx1.capabilities, []);
+    assert.deepEqual(nginx1.files, { '/usr/share/nginx/html/index.html': 'nginx 1\n' });
+    assert.equal(nginx1.command, undefined);
+  });
+
+  it('keeps the lab variables as templates over host variables', () => {
+    assert.deepEqual(lab.variables, { vip: '{{host.ip}}' });
+  });
+
+  it('reads the steps in order, with their markdown', () => {
+    assert.deepEqual(
+      lab.steps.map((s) => s.id),
+      ['intro', 'install', 'backends', 'service', 'real-servers', 'traffic', 'done'],
+    );
+    const service = lab.steps[3]!;
+    assert.equal(service.title, 'Create the virtual service');
+    assert.equal(service.file, 'steps/04-service.md');
+    assert.match(service.markdown, /^# Create the virtual service\n/);
+    assert.ok(service.markdown.includes('ipvsadm -A -t {{vip}}:80 -s rr'));
+  });
+
+  it('reads every check with its kind, defaults filled', () => {
+    assert.deepEqual(
+      lab.steps.map((s) => s.checks.map((c) => c.kind)),
+      [[], ['command', 'command'], [], ['ipvs-service'], ['ipvs-service', 'ipvs-real-servers'], ['ipvs-real-servers', 'round-robin-traffic'], []],
+    );
+    assert.deepEqual(lab.steps[3]!.checks[0], { kind: 'ipvs-service', host: 'host', service: 'TCP {{vip}}:80', scheduler: 'rr' });
+    assert.deepEqual(lab.steps[4]!.checks[1], {
+      kind: 'ipvs-real-servers',
+      host: 'host',
+      service: 'TCP {{vip}}:80',
+      servers: ['{{nginx-1.ip}}:80', '{{nginx-2.ip}}:80'],
+      forward: 'Masq',
+    });
+    assert.deepEqual(lab.steps[5]!.checks[1], {
+      kind: 'round-robin-traffic',
+      from: 'host',
+      url: 'http://{{vip}}/',
+      requests: 12,
+      backends: { 'nginx-1': 'nginx 1', 'nginx-2': 'nginx 2' },
+    });
+    const install = lab.steps[1]!.checks[0]!;
+    assert.equal(install.kind, 'command');
+    if (install.kind === 'command') {
+      assert.equal(install.run, 'command -v ipvsadm');
+      assert.equal(install.passMessage, 'ipvsadm is installed');
+    }
+  });
+
+  it('reads the solution lines', () => {
+    assert.deepEqual(lab.steps[1]!.solution, ['apt-get install -y ipvsadm', 'ipvsadm -v']);
+    assert.deepEqual(lab.steps[4]!.solution, [
+      'ipvsadm -a -t {{vip}}:80 -r {{nginx-1.ip}}:80 -m',
+      'ipvsadm -a -t {{vip}}:80 -r {{nginx-2.ip}}:80 -m',
+      'ipvsadm -L -n',
+    ]);
+    assert.deepEqual(lab.steps[0]!.solution, []);
+  });
+});
+
+describe('loadLab: a good fixture', () => {
+  it('loads, with the default passMessage of a command check', () => {
+    const lab = loadLab(path.join(fixtures, 'good'), options);
+    assert.equal(lab.id, 'good');
+    assert.equal(shellHost(lab).name, 'director');
+    assert.deepEqual(lab.steps[1]!.checks[0], { kind: 'command', host: 'director', run: 'command -v ipvsadm', failMessage: 'install ipvsadm first', passMessage: '`command -v ipvsadm` succeeded' });
+    assert.deepEqual(
+      lab.steps[1]!.checks.map((c) => c.kind),
+      [...CHECK_KINDS],
+    );
+  });
+
+  it('needs the Dockerfile of a build context: none in an empty containers folder', () => {
+    const empty = path.join(scratch, 'empty-containers');
+    mkdirSync(empty);
+    const problems = problemsOf(path.join(fixtures, 'good'), { containersDir: empty, relativeTo: scratch });
+    assert.deepEqual(problems, [
+      {
+        file: path.relative(scratch, path.join(fixtures, 'good', 'lab.yaml')),
+        line: 6,
+        field: 'hosts.director.image.build',
+        message: 'no Dockerfile at empty-containers/host/Dockerfile',
+      },
+    ]);
+  });
+});
+
+describe('loadLab: broken labs name file, line and field', () => {
+  it('a YAML syntax error, at the line of the bad indentation', () => {
+    const [first, ...rest] = problemsOf(path.join(fixtures, 'yaml-syntax'));
+    assert.deepEqual(first, { file: labYaml('yaml-syntax'), line: 6, field: '', message: 'YAML syntax: All mapping items must start at the same column' });
+    assert.ok(rest.every((p) => p.message.startsWith('YAML syntax:')));
+  });
+
+  it('a key given twice, at the second one', () => {
+    assert.deepEqual(onlyProblem('duplicate-key'), { file: labYaml('duplicate-key'), line: 7, field: '', message: 'YAML syntax: Map keys must be unique' });
+  });
+
+  it('a missing required field', () => {
+    assert.deepEqual(onlyProblem('missing-title'), { file: labYaml('missing-title'), line: 1, field: '', message: 'missing required field title' });
+  });
+
+  it('an unknown field', () => {
+    assert.deepEqual(onlyProblem('unknown-field'), { file: labYaml('unknown-field'), line: 7, field: 'hosts.director.capabilites', message: 'unknown field capabilites' });
+  });
+
+  it('an unknown check kind, listing the kinds there are', () => {
+    const p = onlyProblem('unknown-check-kind');
+    assert.equal(p.file, labYaml('unknown-check-kind'));
+    assert.equal(p.field, 'steps[0].checks[0].ipvs-servce');
+    assert.equal(p.message, 'unknown check kind ipvs-servce; use one of: command, ipvs-service, ipvs-real-servers, round-robin-traffic');
+  });
+
+  // See the report: the line of a field whose value is a block is taken from the value, one line
+  // below the key (lab-loader.ts lineOfPath).
+  it('an unknown check kind, at the line of its key', () => {
+    assert.equal(onlyProblem('unknown-check-kind').line, 12);
+  });
+
+  it('a check entry holding two kinds', () => {
+    assert.deepEqual(onlyProblem('two-check-kinds-in-one-entry'), {
+      file: labYaml('two-check-kinds-in-one-entry'),
+      line: 12,
+      field: 'steps[0].checks[0]',
+      message: 'each check is an object with exactly one key, the check kind',
+    });
+  });
+
+  it('a scheduler IPVS does not have, listing the ones it has', () => {
+    const p = onlyProblem('bad-scheduler');
+    assert.deepEqual({ ...p, message: '' }, { file: labYaml('bad-scheduler'), line: 15, field: 'steps[0].checks[0].ipvs-service.scheduler', message: '' });
+    assert.equal(p.message, '"roundrobin" is not allowed; use one of rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, mh, fo, ovf, twos');
+  });
+
+  it('a check in a host the lab does not define', () => {
+    assert.deepEqual(onlyProblem('undefined-host'), {
+      file: labYaml('undefined-host'),
+      line: 15,
+      field: 'steps[0].checks[0].ipvs-service.host',
+      message: 'host web-3 is not defined in hosts (director, web-1)',
+    });
+  });
+
+  it('a missing step file', () => {
+    assert.deepEqual(onlyProblem('missing-step-file'), {
+      file: labYaml('missing-step-file'),
+      line: 13,
+      field: 'steps[1].file',
+      message: 'step file test/fixtures/labs/missing-step-file/steps/two.md does not exist',
+    });
+  });
+
+  it('a step file outside the lab folder', () => {
+    assert.deepEqual(onlyProblem('step-outside-folder'), {
+      file: labYaml('step-outside-folder'),
+      line: 10,
+      field: 'steps[0].file',
+      message: '../good/steps/look.md is outside the lab folder',
+    });
+  });
+
+  it('a step id used twice, at the second use', () => {
+    assert.deepEqual(onlyProblem('duplicate-step-id'), { file: labYaml('duplicate-step-id'), line: 14, field: 'steps[2].id', message: 'step id one is used twice (also step 1)' });
+  });
+
+  it('an unknown variable in a step file, at its line in the markdown', () => {
+    assert.deepEqual(onlyProblem('unknown-variable-in-markdown'), {
+      file: 'test/fixtures/labs/unknown-variable-in-markdown/steps/one.md',
+      line: 6,
+      field: '',
+      message: 'unknown variable {{web-2.ip}}; known: director.ip, vip, web-1.ip',
+    });
+  });
+
+  it('unknown variables in a check and in a solution line, both reported', () => {
+    assert.deepEqual(problemsOf(path.join(fixtures, 'unknown-variable-in-check')), [
+      { file: labYaml('unknown-variable-in-check'), line: 14, field: 'steps[0].checks[0]', message: 'unknown variable {{vipp}}; known: director.ip, vip' },
+      { file: labYaml('unknown-variable-in-check'), line: 19, field: 'steps[0].solution[1]', message: 'unknown variable {{nope}}; known: director.ip, vip' },
+    ]);
+  });
+
+  it('no shell host', () => {
+    const p = onlyProblem('no-shell-host');
+    assert.equal(p.file, labYaml('no-shell-host'));
+    assert.equal(p.field, 'hosts');
+    assert.equal(p.message, "exactly one host needs shell: true (the learner's terminal); found 0");
+  });
+
+  it('two shell hosts, naming them', () => {
+    const p = onlyProblem('two-shell-hosts');
+    assert.equal(p.file, labYaml('two-shell-hosts'));
+    assert.equal(p.field, 'hosts');
+    assert.equal(p.message, "exactly one host needs shell: true (the learner's terminal); found 2: director, web-1");
+  });
+
+  it('a shell-host problem, at the line of hosts:', () => {
+    assert.equal(onlyProblem('no-shell-host').line, 3);
+    assert.equal(onlyProblem('two-shell-hosts').line, 3);
+  });
+
+  it('a build context without a Dockerfile, under the repository containers folder', () => {
+    assert.deepEqual(onlyProblem('missing-dockerfile'), {
+      file: labYaml('missing-dockerfile'),
+      line: 8,
+      field: 'hosts.client.image.build',
+      message: 'no Dockerfile at containers/no-such-context/Dockerfile',
+    });
+  });
+
+  it('too few requests to show round robin over the backends', () => {
+    assert.deepEqual(onlyProblem('too-few-requests'), {
+      file: labYaml('too-few-requests'),
+      line: 21,
+      field: 'steps[0].checks[0].round-robin-traffic.requests',
+      message: '5 requests cannot show round robin over 3 backends; use at least 6',
+    });
+  });
+
+  it('a folder without lab.yaml, about the file as a whole', () => {
+    const dir = path.join(scratch, 'no-yaml');
+    mkdirSync(dir);
+    assert.deepEqual(problemsOf(dir, { ...options, relativeTo: scratch }), [{ file: 'no-yaml/lab.yaml', line: 0, field: '', message: 'no lab.yaml here: every lab folder needs one' }]);
+  });
+
+  it('puts every problem in the LabError message, one per line', () => {
+    try {
+      loadLab(path.join(fixtures, 'unknown-variable-in-check'), options);
+      assert.fail('should not load');
+    } catch (e) {
+      assert.ok(e instanceof LabError);
+      assert.equal(e.name, 'LabError');
+      assert.equal(
+        e.message,
+        `${labYaml('unknown-variable-in-check')}:14: steps[0].checks[0]: unknown variable {{vipp}}; known: director.ip, vip\n` +
+          `${labYaml('unknown-variable-in-check')}:19: steps[0].solution[1]: unknown variable {{nope}}; known: director.ip, vip`,
+      );
+    }
+  });
+});
+
+describe('loadLabs', () => {
+  it('returns the good lab and the error of the broken one', () => {
+    const dir = path.join(scratch, 'two-labs');
+    mkdirSync(dir);
+    cpSync(path.join(fixtures, 'good'), path.join(dir, 'a-good'), { recursive: true });
+    cpSync(path.join(fixtures, 'bad-scheduler'), path.join(dir, 'b-broken'), { recursive: true });
+    const { labs, errors } = loadLabs(dir, { ...options, relativeTo: dir });
+    assert.deepEqual(
+      labs.map((l) => l.id),
+      ['a-good'],
+    );
+    assert.equal(errors.length, 1);
+    assert.deepEqual(
+      errors[0]!.problems.map((p) => `${p.file}:${p.line}:${p.field}`),
+      ['b-broken/lab.yaml:15:steps[0].checks[0].ipvs-service.scheduler'],
+    );
+  });
+
+  it('loads every fixture: one good lab, an error for each broken one', () => {
+    const { labs, errors } = loadLabs(fixtures, options);
+    assert.deepEqual(
+      labs.map((l) => l.id),
+      ['good'],
+    );
+    const broken = errors.map((e) => e.problems[0]!.file.split('/')[3]);
+    assert.ok(broken.includes('yaml-syntax') && broken.includes('too-few-requests') && broken.includes('bad-scheduler'), broken.join(', '));
+    assert.equal(errors.length, broken.length);
+  });
+
+  it('reports a labs folder that does not exist', () => {
+    const missing = path.join(scratch, 'nope');
+    const { labs, errors } = loadLabs(missing, options);
+    assert.deepEqual(labs, []);
+    assert.deepEqual(errors[0]?.problems, [{ file: missing, line: 0, field: '', message: 'labs folder does not exist' }]);
+  });
+});
+
+describe('formatProblem', () => {
+  it('writes file:line: field: message', () => {
+    assert.equal(formatProblem({ file: 'labs/x/lab.yaml', line: 12, field: 'steps[0].id', message: 'bad' }), 'labs/x/lab.yaml:12: steps[0].id: bad');
+  });
+
+  it('leaves out the line when it is 0 and the field when it is empty', () => {
+    assert.equal(formatProblem({ file: 'labs/x/lab.yaml', line: 0, field: '', message: 'no lab.yaml here' }), 'labs/x/lab.yaml: no lab.yaml here');
+    assert.equal(formatProblem({ file: 'labs/x/steps/a.md', line: 3, field: '', message: 'unknown variable' }), 'labs/x/steps/a.md:3: unknown variable');
+    assert.equal(formatProblem({ file: 'f', line: 0, field: 'hosts', message: 'm' }), 'f: hosts: m');
+  });
+});
+
+describe('loadLab: addresses in checks', () => {
+  it('reports a service without a port and a server port out of range, at their lines', () => {
+    const problems = problemsOf(path.join(fixtures, 'malformed-service'));
+    assert.deepEqual(
+      problems.map((p) => `${p.line} ${p.field}`),
+      ['35 steps[1].checks[1].ipvs-service.service', '40 steps[1].checks[2].ipvs-real-servers.servers[1]'],
+    );
+    assert.match(problems[0]!.message, /service "TCP <address>" is not of the form "TCP 10.0.0.1:80"/);
+    assert.match(problems[1]!.message, /has port 99999, outside 0-65535/);
+  });
+});

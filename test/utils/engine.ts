@@ -1,0 +1,21 @@
+import { getContainerRuntimeClient } from 'testcontainers';
+import { LABEL_MANAGED, LABEL_SERVER, LABEL_SESSION } from '../../server/src/runtime/engine.js';
+
+/** Containers and networks of one session (or of a whole server), straight from the engine. */
+export async function countLabelled(labels: { server: string; session?: string }): Promise<{ containers: number; networks: number }> {
+  const docker = (await getContainerRuntimeClient()).container.dockerode;
+  const label = [`${LABEL_MANAGED}=true`, `${LABEL_SERVER}=${labels.server}`, ...(labels.session ? [`${LABEL_SESSION}=${labels.session}`] : [])];
+  const containers = await docker.listContainers({ all: true, filters: { label } });
+  const networks = await docker.listNetworks({ filters: { label } });
+  return { containers: containers.length, networks: networks.length };
+}
+
+/**
+ * Whether tests that need kernel IPVS can run here. On an engine without IPVS they are skipped,
+ * except in CI, where the IPVS engine is a requirement and its absence must fail the run.
+ */
+export function ipvsSkipReason(ipvs: boolean): string | false {
+  if (ipvs) return false;
+  if (process.env.CI) throw new Error(`CI must run against an engine with IPVS (DOCKER_HOST=${process.env.DOCKER_HOST ?? 'default'} has none): start it with ../shared/rig/engine vm up`);
+  return `the Docker engine at ${process.env.DOCKER_HOST ?? 'the default socket'} has no IPVS`;
+}
