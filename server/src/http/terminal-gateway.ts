@@ -54,6 +54,7 @@ export class TerminalGateway {
       if (ws.readyState === ws.OPEN) ws.send(encode(m));
     };
     let subscription: Disposable | undefined;
+    let exitSubscription: Disposable | undefined;
     const helloTimer = setTimeout(() => {
       send({ type: 'error', message: `no hello within ${HELLO_TIMEOUT_MS} ms` });
       ws.close(1008, 'no hello');
@@ -75,6 +76,7 @@ export class TerminalGateway {
         if (replay.data) send({ type: 'output', offset: replay.offset, data: replay.data });
         // Subscribe in the same tick as the replay: no output can fall between the two.
         subscription = terminal.onOutput((offset, data) => send({ type: 'output', offset, data }));
+        exitSubscription = terminal.onExit((exitCode) => send({ type: 'exit', exitCode, message: 'the shell exited; the next input starts a new one' }));
         return;
       }
       if (!subscription) return send({ type: 'error', message: `${message.type} before hello; the first message must be hello` });
@@ -85,6 +87,7 @@ export class TerminalGateway {
     ws.on('close', () => {
       clearTimeout(helloTimer);
       subscription?.dispose();
+      exitSubscription?.dispose();
     });
     ws.on('error', (e) => this.log.warn('terminal socket error', { sessionId: session.id, error: e.message }));
   }

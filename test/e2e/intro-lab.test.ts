@@ -1,0 +1,170 @@
+/**
+ * A learner completes the IPVS intro lab in a real browser against real kernel IPVS: start from
+ * the landing page, use the Run buttons, make a mistake and read the check's message, fix it,
+ * finish every step, reload and find everything as it was.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from '../utils/browser.js';
+import { ipvsSkipReason } from '../utils/engine.js';
+import { startLabServer } from '../utils/lab-server.js';
+
+const lab = await startLabServer({ requireIpvs: false });
+const skip = ipvsSkipReason((await lab.server.ready)?.ipvs ?? false);
+
+/** The terminal's visible lines, as xterm.js's DOM renderer draws them. */
+async function screenLines(page: Page): Promise<string[]> {
+  return page.$$eval('.xterm-rows > div', (rows) => rows.map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
+}
+
+/** Waits until `command` shows on the screen followed, later, by an idle prompt on the last line. */
+async function waitForCommandDone(page: Page, command: string, timeoutMs = 180_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  const head = command.slice(0, 40);
+  for (;;) {
+    const lines = await screenLines(page);
+    const last = lines.map((l, i) => [l, i] as const).filter(([l]) => l !== '').pop();
+    const commandRow = lines.findLastIndex((l) => l.includes(head));
+    if (last && commandRow >= 0 && last[1] > commandRow && /^root@host:\S*# $/.test(`${last[0]} `)) return lines.slice(commandRow);
+    if (Date.now() > deadline) throw new Error(`"${command}" did not finish within ${timeoutMs} ms; screen:\n${lines.filter(Boolean).join('\n')}`);
+    await page.waitForTimeout(200);
+  }
+}
+
+/** Clicks every Run button of the current step in turn, waiting for each command to finish. */
+async function runAll(page: Page): Promise<string[][]> {
+  const outputs: string[][] = [];
+  const blocks = await page.$$('#step .command');
+  for (const block of blocks) {
+    const command = (await block.getAttribute('data-command')) ?? '';
+    await block.$eval('button.run', (b) => (b as HTMLButtonElement).click());
+    outputs.push(await waitForCommandDone(page, command));
+  }
+  return outputs;
+}
+
+async function check(page: Page): Promise<{ passed: boolean; text: string }> {
+  await page.click('#check');
+  await page.waitForFunction(() => {
+    const box = document.getElementById('check-result')!;
+    return !box.hidden && !box.classList.contains('running');
+  }, undefined, { timeout: 60_000 });
+  const box = page.locator('#check-result');
+  return { passed: (await box.getAttribute('class'))!.includes('passed'), text: (await box.textContent()) ?? '' };
+}
+
+async function currentStep(page: Page): Promise<string> {
+  return (await page.getAttribute('#step', 'data-step')) ?? '';
+}
+
+describe('a learner completes the IPVS intro lab in the browser', { skip }, () => {
+  let browser: Browser;
+  let page: Page;
+  let vip = '';
+
+  before(async () => {
+    browser = await launchBrowser();
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: lab.baseUrl });
+    page = await context.newPage();
+  });
+  after(async () => {
+    await browser?.close();
+    await lab.stop();
+  });
+
+  it('starts a session from the landing page and gets a live shell', async () => {
+    await page.goto(lab.baseUrl);
+    const start = page.locator('button.start[data-lab="ipvs-intro"]');
+    await start.waitFor();
+    await page.waitForFunction(() => !document.querySelector<HTMLButtonElement>('button.start')!.disabled);
+    await start.click();
+    await page.waitForURL(/\/s\/[0-9a-f]+\?token=/, { timeout: 180_000 });
+    await page.waitForSelector('#terminal-state[data-state="connected"]');
+    await page.waitForFunction(() => document.querySelector('.xterm-rows')?.textContent?.includes('root@host'));
+    assert.equal(await page.textContent('#lab-title'), 'IPVS: your first virtual service');
+    assert.equal(await currentStep(page), 'intro');
+    assert.match((await page.textContent('#progress-text')) ?? '', /Step 1 of 7 · 0 done/);
+    vip = (await page.locator('#step table').last().locator('td').nth(1).textContent())?.trim() ?? '';
+    assert.match(vip, /^\d+\.\d+\.\d+\.\d+$/, 'the intro names the host container address');
+  });
+
+  it('installs ipvsadm with the Run buttons and passes the check', async () => {
+    assert.equal(await check(page).then((r) => r.passed), true, 'the intro has no check: Mark as done');
+    await page.click('#next');
+    assert.equal(await currentStep(page), 'install');
+    const before = await check(page);
+    assert.equal(before.passed, false);
+    assert.match(before.text, /ipvsadm is not installed yet/);
+    const [install, version] = await runAll(page);
+    assert.ok(install!.join('\n').includes('root@host'), 'apt ran to the prompt');
+    assert.match(version!.join('\n'), /ipvsadm v1\.\d+/);
+    const after = await check(page);
+    assert.equal(after.passed, true, after.text);
+  });
+
+  it('copies a command to the clipboard with the Copy button', async () => {
+    await page.click('#next');
+    assert.equal(await currentStep(page), 'backends');
+    const block = page.locator('#step .command').first();
+    await block.locator('button.copy').click();
+    await page.waitForFunction(() => document.querySelector('#step .command button.copy')?.textContent === 'Copied');
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await block.getAttribute('data-command'));
+    const outputs = await runAll(page);
+    assert.match(outputs[0]!.join('\n'), /nginx 1/);
+    assert.match(outputs[1]!.join('\n'), /nginx 2/);
+    assert.equal((await check(page)).passed, true);
+  });
+
+  it('makes a mistake (wrong scheduler) and reads what is wrong', async () => {
+    await page.click('#next');
+    assert.equal(await currentStep(page), 'service');
+    const wrong = `ipvsadm -A -t ${vip}:80 -s wrr`;
+    await page.click('#terminal');
+    await page.keyboard.type(`${wrong}\n`);
+    await waitForCommandDone(page, wrong);
+    const result = await check(page);
+    assert.equal(result.passed, false);
+    assert.equal(result.text, `✗ TCP ${vip}:80 uses scheduler wrr; this step asks for rr (change it with ipvsadm -E -t ${vip}:80 -s rr).`);
+    const fix = `ipvsadm -D -t ${vip}:80`;
+    await page.click('#terminal'); // the Check button has the focus now
+    await page.keyboard.type(`${fix}\n`);
+    await waitForCommandDone(page, fix);
+  });
+
+  it('finishes every step with Run and Check', async () => {
+    await runAll(page);
+    assert.equal((await check(page)).passed, true);
+    await page.click('#next');
+    assert.equal(await currentStep(page), 'real-servers');
+    const outputs = await runAll(page);
+    assert.match(outputs[2]!.join('\n'), /Masq/);
+    const realServers = await check(page);
+    assert.equal(realServers.passed, true, realServers.text);
+    await page.click('#next');
+    assert.equal(await currentStep(page), 'traffic');
+    const [curls] = await runAll(page);
+    const answers = curls!.join('\n').match(/nginx [12]/g) ?? [];
+    assert.equal(answers.length, 6);
+    assert.deepEqual(answers, answers[0] === 'nginx 2' ? ['nginx 2', 'nginx 1', 'nginx 2', 'nginx 1', 'nginx 2', 'nginx 1'] : ['nginx 1', 'nginx 2', 'nginx 1', 'nginx 2', 'nginx 1', 'nginx 2']);
+    const traffic = await check(page);
+    assert.equal(traffic.passed, true, traffic.text);
+    assert.match(traffic.text, /nginx-1/);
+    await page.click('#next');
+    assert.equal((await check(page)).passed, true);
+    assert.equal(await page.locator('#progress button.passed').count(), 7);
+    assert.match((await page.textContent('#progress-text')) ?? '', /Step 7 of 7 · 7 done/);
+    await page.screenshot({ path: 'test-results/intro-lab-done.png' });
+  });
+
+  it('keeps the session, shell history, step and progress across a reload', async () => {
+    await page.reload();
+    await page.waitForSelector('#terminal-state[data-state="connected"]');
+    assert.equal(await currentStep(page), 'done');
+    assert.equal(await page.locator('#progress button.passed').count(), 7);
+    await page.waitForFunction(() => /nginx [12]/.test(document.querySelector('.xterm-rows')?.textContent ?? ''));
+  });
+});
+
+if (skip) await lab.stop();
