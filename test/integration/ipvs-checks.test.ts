@@ -10,7 +10,7 @@ import { fillTemplate } from '../../server/src/labs/template.js';
 import { apiClient } from '../utils/api.js';
 import { ipvsSkipReason } from '../utils/engine.js';
 import { startLabServer } from '../utils/lab-server.js';
-import { typeAndWait } from '../utils/shell.js';
+import { typeAndWait } from '../../server/src/client/type-and-wait.js';
 import { TerminalClient, terminalUrl } from '../utils/terminal-client.js';
 
 const lab = await startLabServer({ requireIpvs: false });

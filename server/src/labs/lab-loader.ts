@@ -5,6 +5,7 @@ import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } fr
 import type { CheckSpec, HostSpec, Lab, StepSpec } from './lab.js';
 import { LabError, type LabProblem } from './lab-error.js';
 import { labSchema } from './lab-schema.js';
+import { markdownProblems } from './render-step.js';
 import { fillTemplate, findPlaceholders, hostVariableNames, lineOf, TemplateError } from './template.js';
 import { parseEndpoint, parseServiceAddress } from '../ipvs/service-address.js';
 
@@ -47,6 +48,8 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
   const data = raw as LabYaml;
   const problems: LabProblem[] = [];
   const problem = (fieldPath: (string | number)[], message: string) => problems.push({ file: yamlFile, line: lineAt(fieldPath), field: formatPath(fieldPath), message });
+  const lintProblems: LabProblem[] = [];
+  const lint = (fieldPath: (string | number)[], message: string) => lintProblems.push({ file: yamlFile, line: lineAt(fieldPath), field: formatPath(fieldPath), message });
 
   const hosts: HostSpec[] = Object.entries(data.hosts).map(([name, h]) => ({
     name,
@@ -99,11 +102,15 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
         if (!known.has(p.name))
           problems.push({ file: rel(stepPath), line: lineOf(markdown, p.index), field: '', message: `unknown variable {{${p.name}}}; known: ${[...known].sort().join(', ')}` });
     }
-    return { id: s.id, title: s.title, file: s.file, markdown, checks, solution: s.solution ?? [] };
+    const readOnly = s.readOnly ?? false;
+    if (!readOnly && checks.length === 0) lint(['steps', i], `step ${s.id} has no check: give it checks, or mark it readOnly: true if it changes nothing`);
+    if (checks.length > 0 && (s.solution ?? []).length === 0) lint(['steps', i], `step ${s.id} has checks but no solution: add the commands a learner would type, so the lab can be tested`);
+    if (markdown) for (const p of markdownProblems(markdown)) lintProblems.push({ file: rel(stepPath), line: p.line, field: '', message: p.message });
+    return { id: s.id, title: s.title, file: s.file, markdown, checks, solution: s.solution ?? [], readOnly, mayAlreadyPass: s.mayAlreadyPass ?? false };
   });
 
   if (problems.length > 0) throw new LabError(problems);
-  return { id, dir: absDir, title: data.title, summary: data.summary, hosts, variables: labVariables, steps };
+  return { id, dir: absDir, title: data.title, summary: data.summary, hosts, variables: labVariables, steps, lint: lintProblems };
 }
 
 /**
@@ -133,7 +140,7 @@ interface LabYaml {
   summary: string;
   hosts: Record<string, { image: string | { build: string }; capabilities?: string[]; shell?: boolean; files?: Record<string, string>; command?: string[] }>;
   variables?: Record<string, string>;
-  steps: { id: string; title: string; file: string; checks?: Record<string, Record<string, unknown>>[]; solution?: string[] }[];
+  steps: { id: string; title: string; file: string; checks?: Record<string, Record<string, unknown>>[]; solution?: string[]; readOnly?: boolean; mayAlreadyPass?: boolean }[];
 }
 
 function toCheckSpec(

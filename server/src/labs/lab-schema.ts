@@ -96,6 +96,8 @@ export const labSchema = {
             },
           },
           solution: { type: 'array', items: nonEmpty },
+          readOnly: { type: 'boolean' },
+          mayAlreadyPass: { type: 'boolean' },
         },
       },
     },

@@ -1,3 +1,5 @@
+import type { LabProblem } from './lab-error.js';
+
 /**
  * A lab as the server uses it, after lab-loader has read and validated `labs/<id>/lab.yaml` and its
  * step files. See docs/authoring.md for the file format.
@@ -61,8 +63,12 @@ export interface StepSpec {
   readonly markdown: string;
   /** All must pass, in order; the first failure is reported. Empty for steps that change nothing. */
   readonly checks: readonly CheckSpec[];
-  /** What a learner would type to complete the step. */
+  /** What a learner would type to complete the step: one shell line each. */
   readonly solution: readonly string[];
+  /** The step only explains or looks around; it changes nothing, so it needs no check. */
+  readonly readOnly: boolean;
+  /** The step's check may pass before its solution runs (it observes what earlier steps built). */
+  readonly mayAlreadyPass: boolean;
 }
 
 export interface Lab {
@@ -74,6 +80,12 @@ export interface Lab {
   /** Lab-level variables: name → template over host variables. */
   readonly variables: Readonly<Record<string, string>>;
   readonly steps: readonly StepSpec[];
+  /**
+   * Problems that do not stop the lab from running but make it untestable or confusing (a step
+   * that changes state without a check, a command block with a prompt in it). The server logs
+   * them; `ipvs-lab validate` fails on them.
+   */
+  readonly lint: readonly LabProblem[];
 }
 
 /** The host whose shell the learner gets. */

@@ -34,7 +34,19 @@ export function renderStep(markdown: string, variables: Readonly<Record<string, 
   return md.render(fillTemplate(markdown, variables));
 }
 
-/** Renders markdown, for lab validation: returns nothing, throws nothing on odd but valid input. */
-export function renderMarkdown(markdown: string): string {
-  return md.render(markdown);
+/**
+ * Problems in a step's markdown that would hurt a learner: command blocks that are empty, or that
+ * include a shell prompt (`$ ls`), which Run would type into the terminal too. Lines are 1-based.
+ */
+export function markdownProblems(markdown: string): { line: number; message: string }[] {
+  const problems: { line: number; message: string }[] = [];
+  for (const token of md.parse(markdown, {})) {
+    if (token.type !== 'fence' || !COMMAND_LANGUAGES.has(token.info.trim().split(/\s+/)[0] ?? '')) continue;
+    const first = (token.map?.[0] ?? 0) + 1;
+    if (token.content.trim() === '') problems.push({ line: first, message: 'empty command block' });
+    token.content.split('\n').forEach((text, i) => {
+      if (/^\s*\$ /.test(text)) problems.push({ line: first + 1 + i, message: `command line starts with a prompt (${JSON.stringify(text.trim().slice(0, 2))}): Run would type it too; remove it, or fence the block without sh for output` });
+    });
+  }
+  return problems;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { COMMAND_LANGUAGES, renderMarkdown, renderStep } from '../../../server/src/labs/render-step.js';
+import { COMMAND_LANGUAGES, markdownProblems, renderStep } from '../../../server/src/labs/render-step.js';
 import { TemplateError } from '../../../server/src/labs/template.js';
 
 const variables = { vip: '172.17.0.2', 'nginx-1.ip': '10.20.0.11' };
@@ -82,9 +82,16 @@ describe('renderStep: text', () => {
   });
 });
 
-describe('renderMarkdown', () => {
-  it('renders without filling variables', () => {
-    assert.equal(renderMarkdown('Use {{vip}}.'), '<p>Use {{vip}}.</p>\n');
-    assert.match(renderMarkdown(fence('sh', 'curl {{vip}}')), /data-command="curl \{\{vip\}\}"/);
+describe('markdownProblems', () => {
+  it('finds nothing wrong in good command blocks, comments included', () => {
+    assert.deepEqual(markdownProblems(`# Title\n\n${fence('sh', '# a comment\nipvsadm -L -n')}`), []);
+  });
+  it('reports a prompt inside a command block at its line', () => {
+    const md = `# Title\n\nText\n\n${fence('sh', 'ipvsadm -v\n$ ipvsadm -L -n')}`;
+    assert.deepEqual(markdownProblems(md).map((p) => p.line), [7]);
+    assert.match(markdownProblems(md)[0]!.message, /starts with a prompt \("\$ "\): Run would type it too/);
+  });
+  it('reports an empty command block, and ignores output blocks', () => {
+    assert.deepEqual(markdownProblems(`${fence('bash', '')}\n${fence('', '$ not a command block')}`), [{ line: 1, message: 'empty command block' }]);
   });
 });

@@ -1,0 +1,102 @@
+import WebSocket from 'ws';
+import { encode, parseServerMessage, PROTOCOL_VERSION, type ServerMessage } from '../../../common/protocol.js';
+
+/**
+ * A headless terminal client speaking the real protocol over a real WebSocket: what the page does,
+ * minus the drawing. It keeps every output byte and can wait for text to appear.
+ */
+export class TerminalClient {
+  output = '';
+  /** Offset one past the last output received. */
+  received = 0;
+  readonly messages: ServerMessage[] = [];
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (raw) => {
+      const parsed = parseServerMessage(String(raw));
+      // A bad frame is kept as an error message rather than thrown: a throw here would crash the process.
+      this.messages.push(parsed.ok ? parsed.message : { type: 'error', message: `bad frame from server: ${parsed.error}` });
+      if (!parsed.ok) return;
+      if (parsed.message.type === 'output') {
+        const m = parsed.message;
+        const skip = this.received - m.offset;
+        if (skip < m.data.length) {
+          this.output += skip > 0 ? m.data.slice(skip) : m.data;
+          this.received = m.offset + m.data.length;
+        }
+      }
+      for (const w of this.waiters.splice(0)) w();
+    });
+  }
+
+  /** Opens the socket; resolves with the client or rejects with the HTTP status of a refused upgrade. */
+  static connect(url: string, hello: { resumeFrom?: number; cols?: number; rows?: number } | null = {}): Promise<TerminalClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+      ws.once('error', reject);
+      ws.once('open', () => {
+        const client = new TerminalClient(ws);
+        if (hello) ws.send(encode({ type: 'hello', version: PROTOCOL_VERSION, ...hello }));
+        resolve(client);
+      });
+    });
+  }
+
+  send(data: string): void {
+    this.ws.send(encode({ type: 'input', data }));
+  }
+
+  sendRaw(frame: string | Buffer): void {
+    this.ws.send(frame);
+  }
+
+  /** Waits until `pattern` matches the output received since `from` (an index into `output`). */
+  async waitFor(pattern: RegExp, timeoutMs = 30_000, from = 0): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = this.output.slice(from).match(pattern);
+      if (m) return m;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`terminal output did not match ${pattern} within ${timeoutMs} ms; last output: ${JSON.stringify(this.output.slice(-400))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Waits for the next message of a type. */
+  async nextMessage<T extends ServerMessage['type']>(type: T, timeoutMs = 10_000): Promise<Extract<ServerMessage, { type: T }>> {
+    const start = this.messages.length;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.messages.slice(start).find((m) => m.type === type);
+      if (found) return found as Extract<ServerMessage, { type: T }>;
+      if (Date.now() > deadline) throw new Error(`no ${type} message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(start))}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 100);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.ws.readyState === WebSocket.CLOSED) return resolve();
+      this.ws.once('close', () => resolve());
+      this.ws.close();
+    });
+  }
+}
+
+export function terminalUrl(baseUrl: string, id: string, token: string): string {
+  return `${baseUrl.replace(/^http/, 'ws')}/api/sessions/${id}/terminal?token=${encodeURIComponent(token)}`;
+}
