@@ -75,6 +75,11 @@ export class LabServer {
     return this.sessions;
   }
 
+  /** What the server is doing, or why it cannot start sessions. */
+  get statusMessage(): string {
+    return this.status.message;
+  }
+
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.http.once('error', reject);
@@ -82,13 +87,17 @@ export class LabServer {
     });
   }
 
-  /** Stops accepting, closes terminals, removes every session's containers. */
-  async stop(): Promise<void> {
+  /**
+   * Stops accepting, closes terminals, and removes every session's containers, unless
+   * `keepContainers` (for `ipvs-lab test --keep`), which leaves them for a person to inspect.
+   */
+  async stop(options: { keepContainers?: boolean } = {}): Promise<void> {
     clearInterval(this.sweepTimer);
     this.gateway.close();
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
     await this.ready.catch(() => undefined);
-    await this.sessions?.disposeAll();
+    if (options.keepContainers) this.sessions?.detachAll();
+    else await this.sessions?.disposeAll();
   }
 }

@@ -19,3 +19,9 @@ export function ipvsSkipReason(ipvs: boolean): string | false {
   if (process.env.CI) throw new Error(`CI must run against an engine with IPVS (DOCKER_HOST=${process.env.DOCKER_HOST ?? 'default'} has none): start it with ../shared/rig/engine vm up`);
   return `the Docker engine at ${process.env.DOCKER_HOST ?? 'the default socket'} has no IPVS`;
 }
+
+/** Containers of one session, whatever server made them. */
+export async function countSessionContainers(sessionId: string): Promise<number> {
+  const docker = (await getContainerRuntimeClient()).container.dockerode;
+  return (await docker.listContainers({ all: true, filters: { label: [`${LABEL_SESSION}=${sessionId}`] } })).length;
+}

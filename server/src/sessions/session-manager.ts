@@ -116,6 +116,12 @@ export class SessionManager {
     return idle;
   }
 
+  /** Ends every shell but leaves the containers running, for a person to inspect. */
+  detachAll(): void {
+    for (const s of this.sessions.values()) s.terminal.dispose();
+    this.sessions.clear();
+  }
+
   async disposeAll(): Promise<void> {
     await Promise.all([...this.sessions.keys()].map((id) => this.delete(id)));
   }

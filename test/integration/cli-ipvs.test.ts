@@ -1,0 +1,23 @@
+/**
+ * `ipvs-lab test --all` completes every lab from a clean start on an engine with IPVS, the way CI
+ * proves that the labs still work. Skipped without IPVS, except in CI.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { runCli } from '../utils/cli.js';
+import { countSessionContainers, ipvsSkipReason } from '../utils/engine.js';
+
+// The CLI's own preflight decides whether the engine has IPVS: without it, it exits 2 at once.
+const run = runCli(['test', '--all']);
+const code = await run.exit;
+const output = run.output();
+const skip = ipvsSkipReason(!(code === 2 && /has no IPVS/.test(output)));
+
+it('ipvs-lab test --all passes every lab on real IPVS, step by step, and leaves nothing behind', { skip }, async () => {
+  assert.equal(code, 0, output);
+  for (const step of ['install', 'service', 'real-servers', 'traffic']) assert.match(output, new RegExp(`PASS ipvs-intro/${step} `));
+  assert.match(output, /^PASS ipvs-intro in /m);
+  assert.match(output, /^1 passed, 0 failed/m);
+  const [, id] = output.match(/session ([0-9a-f]+) ready/)!;
+  assert.equal(await countSessionContainers(id!), 0);
+});
