@@ -37,7 +37,15 @@ export interface ResizeMessage {
   readonly cols: number;
   readonly rows: number;
 }
-export type ClientMessage = HelloMessage | InputMessage | ResizeMessage;
+/**
+ * How far the page has drawn: the offset one past the last output it has finished writing to the
+ * screen. The server pauses the shell while too much output is sent but not yet acknowledged.
+ */
+export interface AckMessage {
+  readonly type: 'ack';
+  readonly offset: number;
+}
+export type ClientMessage = HelloMessage | InputMessage | ResizeMessage | AckMessage;
 
 // ---- server → page -------------------------------------------------------------------------------
 
@@ -122,6 +130,9 @@ export function parseClientMessage(raw: string): ParseResult<ClientMessage> {
     case 'input':
       if (typeof value.data !== 'string') return fail('input.data must be a string');
       return { ok: true, message: { type: 'input', data: value.data } };
+    case 'ack':
+      if (!(Number.isSafeInteger(value.offset) && (value.offset as number) >= 0)) return fail(`ack.offset must be a non-negative integer, got ${JSON.stringify(value.offset)}`);
+      return { ok: true, message: { type: 'ack', offset: value.offset as number } };
     case 'resize':
       if (!isSize(value.cols) || !isSize(value.rows)) return fail(`resize needs numeric cols and rows, got ${JSON.stringify(value.cols)} x ${JSON.stringify(value.rows)}`);
       return { ok: true, message: { type: 'resize', cols: value.cols, rows: value.rows } };

@@ -53,6 +53,12 @@ export const OPTIONS = {
   },
   dockerCli: { env: 'IPVS_LAB_DOCKER_CLI', description: 'The docker command-line client that terminals run (`docker exec -it`).', default: 'docker', parse: text },
   dockerHost: { env: 'DOCKER_HOST', description: 'Docker engine to use (read by Docker itself; shown in messages).', default: 'unix:///var/run/docker.sock', parse: text },
+  replayKib: {
+    env: 'IPVS_LAB_REPLAY_KIB',
+    description: 'Terminal history kept per session, in KiB (of UTF-16 code units), for pages that reconnect or reload.',
+    default: 1024,
+    parse: integer(4, 64 * 1024),
+  },
   checkTimeoutMs: { env: 'IPVS_LAB_CHECK_TIMEOUT_MS', description: 'Longest a single check may run before it is reported as failed.', default: 30000, parse: integer(100, 600000) },
 } satisfies Record<string, OptionSpec<unknown>>;
 

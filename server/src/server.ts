@@ -52,6 +52,7 @@ export class LabServer {
           maxSessions: config.maxSessions,
           idleMs: config.idleMinutes * 60_000,
           checkTimeoutMs: config.checkTimeoutMs,
+          replayCapacity: config.replayKib * 1024,
           dockerCli: config.dockerCli,
           childEnv: options.childEnv,
           log,

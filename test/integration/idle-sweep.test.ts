@@ -20,7 +20,7 @@ it('removes a session idle for longer than the limit, and keeps an active one', 
   const childEnv = Object.fromEntries(Object.entries(process.env).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
   const manager = new SessionManager({
     engine, labs: new Map([[lab.id, lab]]), imageTags, serverName: config.serverName, maxSessions: 5, idleMs: 60 * 60_000,
-    checkTimeoutMs: 10_000, dockerCli: config.dockerCli, childEnv, log: silentLogger, now: () => now,
+    checkTimeoutMs: 10_000, replayCapacity: 1024 * 1024, dockerCli: config.dockerCli, childEnv, log: silentLogger, now: () => now,
   });
   try {
     const idle = await manager.create(lab.id);

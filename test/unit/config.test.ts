@@ -38,6 +38,7 @@ describe('loadConfig', () => {
         serverName: 'default',
         requireIpvs: true,
         dockerCli: 'docker',
+        replayKib: 1024,
         dockerHost: 'unix:///var/run/docker.sock',
         checkTimeoutMs: 30000,
       },
@@ -74,6 +75,7 @@ describe('loadConfig', () => {
       IPVS_LAB_DOCKER_CLI: '/usr/local/bin/docker',
       DOCKER_HOST: 'tcp://10.0.0.5:2375',
       IPVS_LAB_CHECK_TIMEOUT_MS: '100',
+      IPVS_LAB_REPLAY_KIB: '16',
     });
     assert.deepEqual(
       { ...config },
@@ -87,6 +89,7 @@ describe('loadConfig', () => {
         serverName: 'class-2.a_b',
         requireIpvs: false,
         dockerCli: '/usr/local/bin/docker',
+        replayKib: 16,
         dockerHost: 'tcp://10.0.0.5:2375',
         checkTimeoutMs: 100,
       },

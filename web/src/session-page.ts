@@ -32,7 +32,7 @@ term.open($<HTMLDivElement>('terminal'));
 
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/sessions/${encodeURIComponent(sessionId)}/terminal?token=${encodeURIComponent(token)}`;
 const connection = new TerminalConnection(wsUrl, {
-  output: (data) => term.write(data),
+  output: (data, drawn) => term.write(data, drawn),
   gap: (lost) => {
     term.reset();
     term.write(`\x1b[33m[${lost} characters of output were dropped while you were away; press Enter for a fresh prompt]\x1b[0m\r\n`);

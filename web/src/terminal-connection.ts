@@ -3,8 +3,11 @@ import { encode, parseServerMessage, PROTOCOL_VERSION, type ClientMessage } from
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'gone';
 
 export interface TerminalConnectionHandlers {
-  /** Output to draw, exactly once and in order, whatever reconnects happened. */
-  output(data: string): void;
+  /**
+   * Output to draw, exactly once and in order, whatever reconnects happened. Call `drawn` once it
+   * is on the screen: that acknowledgement is what lets the server keep the shell running.
+   */
+  output(data: string, drawn: () => void): void;
   /** Output between the page's screen and the server's buffer was lost: clear and redraw. */
   gap(lostChars: number): void;
   state(state: ConnectionState, detail?: string): void;
@@ -23,6 +26,8 @@ export class TerminalConnection {
   private attempt = 0;
   private closedByUs = false;
   private size: { cols: number; rows: number } = { cols: 100, rows: 30 };
+  private drawnUpTo = 0;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly url: string,
@@ -75,8 +80,9 @@ export class TerminalConnection {
           // Skip what was already drawn: replayed output may overlap what arrived before a drop.
           const skip = this.received - m.offset;
           if (skip >= m.data.length) break;
-          this.handlers.output(skip > 0 ? m.data.slice(skip) : m.data);
-          this.received = m.offset + m.data.length;
+          const end = m.offset + m.data.length;
+          this.handlers.output(skip > 0 ? m.data.slice(skip) : m.data, () => this.drawn(end));
+          this.received = end;
           break;
         }
         case 'exit':
@@ -99,6 +105,15 @@ export class TerminalConnection {
       if (event.code === 1008) return this.handlers.state('gone', event.reason);
       this.retry();
     };
+  }
+
+  /** Acks are coalesced: one message per burst of drawn chunks, not one per chunk. */
+  private drawn(end: number): void {
+    this.drawnUpTo = Math.max(this.drawnUpTo, end);
+    this.ackTimer ??= setTimeout(() => {
+      this.ackTimer = undefined;
+      this.post({ type: 'ack', offset: this.drawnUpTo });
+    }, 20);
   }
 
   private retry(): void {

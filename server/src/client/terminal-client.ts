@@ -11,6 +11,13 @@ export class TerminalClient {
   received = 0;
   readonly messages: ServerMessage[] = [];
   private waiters: (() => void)[] = [];
+  /** Acknowledged up to here; see `ackEvery`. */
+  acked = 0;
+  /**
+   * Acknowledge output as soon as this many code units are unacknowledged (a fast reader). Set to
+   * Infinity and call ack() yourself to act as a slow page.
+   */
+  ackEvery = 64 * 1024;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (raw) => {
@@ -22,9 +29,11 @@ export class TerminalClient {
         const m = parsed.message;
         const skip = this.received - m.offset;
         if (skip < m.data.length) {
-          this.output += skip > 0 ? m.data.slice(skip) : m.data;
+          if (this.keepOutput) this.output += skip > 0 ? m.data.slice(skip) : m.data;
           this.received = m.offset + m.data.length;
+          this.bytesReceived += m.data.length - Math.max(0, skip);
         }
+        if (this.received - this.acked >= this.ackEvery) this.ack(this.received);
       }
       for (const w of this.waiters.splice(0)) w();
     });
@@ -42,6 +51,17 @@ export class TerminalClient {
         resolve(client);
       });
     });
+  }
+
+  /** Whether to keep all output in `output` (tests); benchmarks that stream megabytes turn it off. */
+  keepOutput = true;
+  /** Code units of output received, kept or not. */
+  bytesReceived = 0;
+
+  ack(offset: number): void {
+    if (offset <= this.acked) return;
+    this.acked = offset;
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encode({ type: 'ack', offset }));
   }
 
   send(data: string): void {

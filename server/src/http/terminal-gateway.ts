@@ -4,6 +4,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { encode, MAX_CLIENT_FRAME_BYTES, parseClientMessage, PROTOCOL_VERSION, type ServerMessage } from '../../../common/protocol.js';
 import type { Logger } from '../logger.js';
 import type { Session } from '../sessions/session.js';
+import { FlowControl } from '../terminal/flow-control.js';
 import type { Disposable } from '../terminal/terminal-session.js';
 import { HttpError } from './http-error.js';
 
@@ -55,6 +56,8 @@ export class TerminalGateway {
     };
     let subscription: Disposable | undefined;
     let exitSubscription: Disposable | undefined;
+    let flow: FlowControl | undefined;
+    const holder = {};
     const helloTimer = setTimeout(() => {
       send({ type: 'error', message: `no hello within ${HELLO_TIMEOUT_MS} ms` });
       ws.close(1008, 'no hello');
@@ -73,13 +76,22 @@ export class TerminalGateway {
         const replay = terminal.replay(message.resumeFrom ?? 0);
         send({ type: 'ready', version: PROTOCOL_VERSION, offset: replay.offset });
         if (replay.gap) send({ type: 'gap', from: replay.gap.from, to: replay.gap.to });
-        if (replay.data) send({ type: 'output', offset: replay.offset, data: replay.data });
+        const flowControl = new FlowControl(replay.offset, () => terminal.hold(holder), () => terminal.release(holder));
+        flow = flowControl;
+        if (replay.data) {
+          send({ type: 'output', offset: replay.offset, data: replay.data });
+          flowControl.sentUpTo(replay.offset + replay.data.length);
+        }
         // Subscribe in the same tick as the replay: no output can fall between the two.
-        subscription = terminal.onOutput((offset, data) => send({ type: 'output', offset, data }));
+        subscription = terminal.onOutput((offset, data) => {
+          send({ type: 'output', offset, data });
+          flowControl.sentUpTo(offset + data.length);
+        });
         exitSubscription = terminal.onExit((exitCode) => send({ type: 'exit', exitCode, message: 'the shell exited; the next input starts a new one' }));
         return;
       }
       if (!subscription) return send({ type: 'error', message: `${message.type} before hello; the first message must be hello` });
+      if (message.type === 'ack') return flow?.ack(message.offset);
       session.touch();
       if (message.type === 'input') session.terminal.write(message.data);
       else session.terminal.resize(message.cols, message.rows);
@@ -88,6 +100,7 @@ export class TerminalGateway {
       clearTimeout(helloTimer);
       subscription?.dispose();
       exitSubscription?.dispose();
+      flow?.release();
     });
     ws.on('error', (e) => this.log.warn('terminal socket error', { sessionId: session.id, error: e.message }));
   }

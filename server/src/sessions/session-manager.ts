@@ -9,8 +9,6 @@ import { HttpError } from '../http/http-error.js';
 import { Session } from './session.js';
 import type { Logger } from '../logger.js';
 
-/** 1 MiB of UTF-16 code units of terminal history per session, for reconnects and reloads. */
-const REPLAY_CAPACITY = 1024 * 1024;
 const SHELL_READY_TIMEOUT_MS = 60_000;
 
 export interface SessionManagerOptions {
@@ -22,6 +20,8 @@ export interface SessionManagerOptions {
   readonly maxSessions: number;
   readonly idleMs: number;
   readonly checkTimeoutMs: number;
+  /** Terminal history kept per session (code units), for reconnects and reloads. */
+  readonly replayCapacity: number;
   readonly dockerCli: string;
   /** Environment of the `docker exec` processes that carry the terminals (DOCKER_HOST and friends). */
   readonly childEnv: Readonly<Record<string, string>>;
@@ -74,7 +74,7 @@ export class SessionManager {
           args: ['exec', '-it', '-e', 'TERM=xterm-256color', '-w', '/root', environment.host(shellHost(lab).name).containerId, 'sh', '-c', 'if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi'],
           env: this.options.childEnv,
         },
-        { replayCapacity: REPLAY_CAPACITY },
+        { replayCapacity: this.options.replayCapacity },
       );
       await terminal.waitForOutput(SHELL_READY_TIMEOUT_MS);
       const session = new Session(id, token, lab, environment, terminal, variables, this.options.checkTimeoutMs, this.now);

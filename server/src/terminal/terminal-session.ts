@@ -27,6 +27,8 @@ export class TerminalSession {
   private readonly buffer: ReplayBuffer;
   private readonly outputListeners = new Set<OutputListener>();
   private readonly exitListeners = new Set<ExitListener>();
+  /** Pages currently holding the shell back (flow control); the pty reads again when none do. */
+  private readonly holds = new Set<object>();
   private cols = 100;
   private rows = 30;
   private disposed = false;
@@ -89,6 +91,25 @@ export class TerminalSession {
     this.process?.resize(size.cols, size.rows);
   }
 
+  /**
+   * Stops reading the shell's output on behalf of `holder` until release(holder). While paused,
+   * the shell blocks once the kernel's pty buffer is full; input (Ctrl-C) still gets through.
+   */
+  hold(holder: object): void {
+    const wasRunning = this.holds.size === 0;
+    this.holds.add(holder);
+    if (wasRunning) this.process?.pause();
+  }
+
+  release(holder: object): void {
+    if (!this.holds.delete(holder)) return;
+    if (this.holds.size === 0) this.process?.resume();
+  }
+
+  get paused(): boolean {
+    return this.holds.size > 0;
+  }
+
   onOutput(listener: OutputListener): Disposable {
     this.outputListeners.add(listener);
     return { dispose: () => this.outputListeners.delete(listener) };
@@ -117,6 +138,7 @@ export class TerminalSession {
       env: { ...this.command.env },
     });
     this.process = p;
+    if (this.holds.size > 0) p.pause();
     p.onData((data) => {
       const offset = this.buffer.append(data);
       for (const l of this.outputListeners) l(offset, data);
