@@ -90,14 +90,23 @@ export class TerminalClient {
     }
   }
 
-  /** Waits for the next message of a type. */
+  /** Per message type, how many messages of it nextMessage has already handed out. */
+  private readonly consumed = new Map<string, number>();
+
+  /**
+   * The next message of a type not yet returned by an earlier call, waiting for it if needed:
+   * each call consumes one, whether it arrived before the call or after.
+   */
   async nextMessage<T extends ServerMessage['type']>(type: T, timeoutMs = 10_000): Promise<Extract<ServerMessage, { type: T }>> {
-    const start = this.messages.length;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const found = this.messages.slice(start).find((m) => m.type === type);
-      if (found) return found as Extract<ServerMessage, { type: T }>;
-      if (Date.now() > deadline) throw new Error(`no ${type} message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(start))}`);
+      const ofType = this.messages.filter((m) => m.type === type);
+      const index = this.consumed.get(type) ?? 0;
+      if (ofType.length > index) {
+        this.consumed.set(type, index + 1);
+        return ofType[index] as Extract<ServerMessage, { type: T }>;
+      }
+      if (Date.now() > deadline) throw new Error(`no further ${type} message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5)).slice(0, 500)}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 100);
         this.waiters.push(() => {

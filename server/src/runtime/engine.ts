@@ -45,6 +45,12 @@ export class Engine {
 
   /** Connects to the engine named by DOCKER_HOST (or Docker's defaults), or explains why not. */
   static async connect(dockerHost: string): Promise<Engine> {
+    // testcontainers' reaper (Ryuk) is a container pulled from Docker Hub, which an offline
+    // classroom cannot reach, and it would remove sessions when the server's Docker connection
+    // blips. This project labels and removes its own containers instead (removeLabelled), so the
+    // reaper is off unless the operator asked for it explicitly. testcontainers reads this
+    // variable itself, on each start.
+    process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
     let client: ContainerRuntimeClient;
     try {
       client = await getContainerRuntimeClient();

@@ -107,7 +107,9 @@ export async function startLabEnvironment(engine: Engine, spec: EnvironmentSpec,
         const files = Object.entries(host.files).map(([target, content]) => ({ content, target, mode: 0o644 }));
         if (files.length > 0) container = container.withCopyContentToContainer(files);
         const t0 = Date.now();
-        const startedContainer = await container.start();
+        const startedContainer = await container.start().catch((e: Error) => {
+          throw new Error(`starting ${host.name} from image ${host.image} failed: ${e.message}`, { cause: e });
+        });
         progress(`started ${host.name} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         return [host.name, startedContainer] as const;
       }),
