@@ -1,10 +1,7 @@
 import { canonicalIpAddress } from './find-service.js';
 import { IpvsParseError } from './ipvs-parse-error.js';
+import { collectServices, REAL_SERVER_HEADER, SERVICE_HEADER, significantLines, VERSION_LINE, type Line } from './listing-lines.js';
 import type { ForwardingMethod, IpvsTable, RealServer, VirtualService } from './ipvs-table.js';
-
-const VERSION_LINE = /^IP Virtual Server version \d+\.\d+\.\d+ \(size=\d+\)$/;
-const SERVICE_HEADER = 'Prot LocalAddress:Port Scheduler Flags';
-const REAL_SERVER_HEADER = '-> RemoteAddress:Port Forward Weight ActiveConn InActConn';
 
 /**
  * Other listings a learner may paste by mistake, recognised by a word of their first header, so
@@ -24,19 +21,6 @@ const FWM_LINE = /^FWM\s+(\d+)\s+(\S+)(.*)$/;
 const REAL_SERVER_LINE = /^->\s+(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\d+)$/;
 const FORWARDING_METHODS: readonly string[] = ['Masq', 'Route', 'Tunnel', 'Local'] satisfies ForwardingMethod[];
 
-interface Line {
-  readonly number: number;
-  /** As read, less trailing whitespace: what errors quote. */
-  readonly text: string;
-  /** Without the indentation either: what is parsed. */
-  readonly content: string;
-}
-
-interface ServiceBuilder {
-  readonly service: Omit<VirtualService, 'realServers'>;
-  readonly realServers: RealServer[];
-}
-
 /**
  * Parses `ipvsadm -Ln` (also `ipvsadm -Ln -t <vip>:<port>`, which has no version line).
  *
@@ -55,27 +39,7 @@ export function parseIpvsadmList(text: string): IpvsTable {
   const lines = significantLines(text);
   const body = skipHeaders(lines);
 
-  const builders: ServiceBuilder[] = [];
-  for (const line of body) {
-    if (line.content.startsWith('->')) {
-      const current = builders.at(-1);
-      if (current === undefined) {
-        throw new IpvsParseError(line.number, line.text, 'a real server line before any service line');
-      }
-      current.realServers.push(parseRealServer(line));
-    } else {
-      builders.push({ service: parseService(line), realServers: [] });
-    }
-  }
-  return { services: builders.map((b) => ({ ...b.service, realServers: b.realServers })) };
-}
-
-/** Numbered lines, blank ones dropped: they carry nothing. */
-function significantLines(text: string): Line[] {
-  return text
-    .split(/\r?\n/)
-    .map((raw, index) => ({ number: index + 1, text: raw.trimEnd(), content: raw.trim() }))
-    .filter((line) => line.content !== '');
+  return collectServices(body, parseService, parseRealServer);
 }
 
 function skipHeaders(lines: readonly Line[]): readonly Line[] {

@@ -1,5 +1,6 @@
 import { canonicalIpAddress } from './find-service.js';
 import { IpvsParseError } from './ipvs-parse-error.js';
+import { collectServices, REAL_SERVER_HEADER, SERVICE_HEADER, significantLines, VERSION_LINE, type Line } from './listing-lines.js';
 import type { ForwardingMethod, IpvsTable, RealServer, VirtualService } from './ipvs-table.js';
 
 export interface ParseProcNetIpVsOptions {
@@ -15,10 +16,6 @@ export interface ParseProcNetIpVsOptions {
 /** Debian's `CONFIG_HZ`: see {@link ParseProcNetIpVsOptions.hz}. */
 const DEFAULT_HZ = 250;
 
-const VERSION_LINE = /^IP Virtual Server version \d+\.\d+\.\d+ \(size=\d+\)$/;
-const SERVICE_HEADER = 'Prot LocalAddress:Port Scheduler Flags';
-const REAL_SERVER_HEADER = '-> RemoteAddress:Port Forward Weight ActiveConn InActConn';
-
 /** `%08X:%04X` for IPv4, `[%pI6]:%04X` (eight full groups) for IPv6. */
 const ADDRESS_PORT = String.raw`(?:([0-9A-Fa-f]{8})|\[([0-9A-Fa-f:]+)\]):([0-9A-Fa-f]{4})`;
 const SERVICE_LINE = new RegExp(String.raw`^(TCP|UDP|SCTP)\s+${ADDRESS_PORT}\s+(\S+)(.*)$`);
@@ -26,19 +23,6 @@ const FWM_LINE = /^FWM\s+([0-9A-Fa-f]{8})\s+(\S+)(.*)$/;
 const REAL_SERVER_LINE = new RegExp(
   String.raw`^->\s+${ADDRESS_PORT}\s+(Masq|Route|Tunnel|Local)\s+(\d+)\s+(\d+)\s+(\d+)$`,
 );
-
-interface Line {
-  readonly number: number;
-  /** As read, less trailing whitespace: what errors quote. */
-  readonly text: string;
-  /** Without the indentation either: what is parsed. */
-  readonly content: string;
-}
-
-interface ServiceBuilder {
-  readonly service: Omit<VirtualService, 'realServers'>;
-  readonly realServers: RealServer[];
-}
 
 /**
  * Parses the kernel's own listing of the IPVS table, `/proc/net/ip_vs` (hex addresses and ports,
@@ -63,27 +47,7 @@ export function parseProcNetIpVs(text: string, options: ParseProcNetIpVsOptions 
   const lines = significantLines(text);
   const body = skipHeaders(lines);
 
-  const builders: ServiceBuilder[] = [];
-  for (const line of body) {
-    if (line.content.startsWith('->')) {
-      const current = builders.at(-1);
-      if (current === undefined) {
-        throw new IpvsParseError(line.number, line.text, 'a real server line before any service line');
-      }
-      current.realServers.push(parseRealServer(line));
-    } else {
-      builders.push({ service: parseService(line, hz), realServers: [] });
-    }
-  }
-  return { services: builders.map((b) => ({ ...b.service, realServers: b.realServers })) };
-}
-
-/** Numbered lines, blank ones dropped: they carry nothing. */
-function significantLines(text: string): Line[] {
-  return text
-    .split(/\r?\n/)
-    .map((raw, index) => ({ number: index + 1, text: raw.trimEnd(), content: raw.trim() }))
-    .filter((line) => line.content !== '');
+  return collectServices(body, (line) => parseService(line, hz), parseRealServer);
 }
 
 function skipHeaders(lines: readonly Line[]): readonly Line[] {
