@@ -110,7 +110,8 @@ export function parseClientMessage(raw: string): ParseResult<ClientMessage> {
   if (!isRecord(value)) return fail('frame is not a JSON object');
   switch (value.type) {
     case 'hello': {
-      if (value.version !== PROTOCOL_VERSION) return fail(`protocol version ${JSON.stringify(value.version)} is not supported; this server speaks ${PROTOCOL_VERSION}`);
+      if (value.version !== PROTOCOL_VERSION)
+        return fail(`protocol version ${JSON.stringify(value.version)} is not supported; this server speaks ${PROTOCOL_VERSION}`);
       const resumeFrom = value.resumeFrom;
       if (resumeFrom !== undefined && !(Number.isSafeInteger(resumeFrom) && (resumeFrom as number) >= 0))
         return fail(`hello.resumeFrom must be a non-negative integer, got ${JSON.stringify(resumeFrom)}`);
@@ -122,8 +123,8 @@ export function parseClientMessage(raw: string): ParseResult<ClientMessage> {
           type: 'hello',
           version: PROTOCOL_VERSION,
           ...(resumeFrom === undefined ? {} : { resumeFrom: resumeFrom as number }),
-          ...(value.cols === undefined ? {} : { cols: value.cols as number }),
-          ...(value.rows === undefined ? {} : { rows: value.rows as number }),
+          ...(value.cols === undefined ? {} : { cols: value.cols }),
+          ...(value.rows === undefined ? {} : { rows: value.rows }),
         },
       };
     }
@@ -131,10 +132,12 @@ export function parseClientMessage(raw: string): ParseResult<ClientMessage> {
       if (typeof value.data !== 'string') return fail('input.data must be a string');
       return { ok: true, message: { type: 'input', data: value.data } };
     case 'ack':
-      if (!(Number.isSafeInteger(value.offset) && (value.offset as number) >= 0)) return fail(`ack.offset must be a non-negative integer, got ${JSON.stringify(value.offset)}`);
+      if (!(Number.isSafeInteger(value.offset) && (value.offset as number) >= 0))
+        return fail(`ack.offset must be a non-negative integer, got ${JSON.stringify(value.offset)}`);
       return { ok: true, message: { type: 'ack', offset: value.offset as number } };
     case 'resize':
-      if (!isSize(value.cols) || !isSize(value.rows)) return fail(`resize needs numeric cols and rows, got ${JSON.stringify(value.cols)} x ${JSON.stringify(value.rows)}`);
+      if (!isSize(value.cols) || !isSize(value.rows))
+        return fail(`resize needs numeric cols and rows, got ${JSON.stringify(value.cols)} x ${JSON.stringify(value.rows)}`);
       return { ok: true, message: { type: 'resize', cols: value.cols, rows: value.rows } };
     default:
       return fail(`unknown message type ${JSON.stringify(value.type)}`);

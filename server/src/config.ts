@@ -35,31 +35,63 @@ function dnsLabel(raw: string, env: string): string {
 export const OPTIONS = {
   port: { env: 'PORT', description: 'HTTP port to listen on (0 picks a free one).', default: 3000, parse: integer(0, 65535) },
   host: { env: 'HOST', description: 'Address to listen on. Use 0.0.0.0 to serve a classroom.', default: '127.0.0.1', parse: text },
-  labsDir: { env: 'IPVS_LAB_LABS_DIR', description: 'Folder holding one folder per lab.', default: path.join(PROJECT_ROOT, 'labs'), parse: (raw: string) => path.resolve(raw) },
-  containersDir: { env: 'IPVS_LAB_CONTAINERS_DIR', description: 'Folder of the image build contexts that labs refer to.', default: path.join(PROJECT_ROOT, 'containers'), parse: (raw: string) => path.resolve(raw) },
-  idleMinutes: { env: 'IPVS_LAB_IDLE_MINUTES', description: 'A session nobody used for this long is removed with its containers.', default: 60, parse: integer(1, 7 * 24 * 60) },
+  labsDir: {
+    env: 'IPVS_LAB_LABS_DIR',
+    description: 'Folder holding one folder per lab.',
+    default: path.join(PROJECT_ROOT, 'labs'),
+    parse: (raw: string) => path.resolve(raw),
+  },
+  containersDir: {
+    env: 'IPVS_LAB_CONTAINERS_DIR',
+    description: 'Folder of the image build contexts that labs refer to.',
+    default: path.join(PROJECT_ROOT, 'containers'),
+    parse: (raw: string) => path.resolve(raw),
+  },
+  idleMinutes: {
+    env: 'IPVS_LAB_IDLE_MINUTES',
+    description: 'A session nobody used for this long is removed with its containers.',
+    default: 60,
+    parse: integer(1, 7 * 24 * 60),
+  },
   maxSessions: { env: 'IPVS_LAB_MAX_SESSIONS', description: 'Most sessions alive at once; more are refused with 503.', default: 40, parse: integer(1, 1000) },
   serverName: {
     env: 'IPVS_LAB_SERVER_NAME',
-    description: 'Name put on every container and network this server makes. At start, the server removes everything carrying its name: what a crashed run left behind. Give each server sharing one Docker engine its own name.',
+    description:
+      'Name put on every container and network this server makes. At start, the server removes everything carrying its name: what a crashed run left behind. Give each server sharing one Docker engine its own name.',
     default: 'default',
     parse: dnsLabel,
   },
   requireIpvs: {
     env: 'IPVS_LAB_REQUIRE_IPVS',
-    description: 'Refuse to start sessions when the engine has no IPVS. Set to false to try the shell and page on an engine without IPVS (checks of IPVS steps then fail).',
+    description:
+      'Refuse to start sessions when the engine has no IPVS. Set to false to try the shell and page on an engine without IPVS (checks of IPVS steps then fail).',
     default: true,
     parse: boolean,
   },
-  dockerCli: { env: 'IPVS_LAB_DOCKER_CLI', description: 'The docker command-line client that terminals run (`docker exec -it`).', default: 'docker', parse: text },
-  dockerHost: { env: 'DOCKER_HOST', description: 'Docker engine to use (read by Docker itself; shown in messages).', default: 'unix:///var/run/docker.sock', parse: text },
+  dockerCli: {
+    env: 'IPVS_LAB_DOCKER_CLI',
+    description: 'The docker command-line client that terminals run (`docker exec -it`).',
+    default: 'docker',
+    parse: text,
+  },
+  dockerHost: {
+    env: 'DOCKER_HOST',
+    description: 'Docker engine to use (read by Docker itself; shown in messages).',
+    default: 'unix:///var/run/docker.sock',
+    parse: text,
+  },
   replayKib: {
     env: 'IPVS_LAB_REPLAY_KIB',
     description: 'Terminal history kept per session, in KiB (of UTF-16 code units), for pages that reconnect or reload.',
     default: 1024,
     parse: integer(4, 64 * 1024),
   },
-  checkTimeoutMs: { env: 'IPVS_LAB_CHECK_TIMEOUT_MS', description: 'Longest a single check may run before it is reported as failed.', default: 30000, parse: integer(100, 600000) },
+  checkTimeoutMs: {
+    env: 'IPVS_LAB_CHECK_TIMEOUT_MS',
+    description: 'Longest a single check may run before it is reported as failed.',
+    default: 30000,
+    parse: integer(100, 600000),
+  },
 } satisfies Record<string, OptionSpec<unknown>>;
 
 type Options = typeof OPTIONS;

@@ -50,9 +50,11 @@ export async function runPreflight(config: Config, labs: readonly Lab[], log: Lo
   }
 
   const reaped = await engine.removeLabelled({ [LABEL_MANAGED]: 'true', [LABEL_SERVER]: config.serverName });
-  report(reaped.containers + reaped.networks > 0
-    ? `removed ${reaped.containers} containers and ${reaped.networks} networks left behind by an earlier run of server "${config.serverName}"`
-    : `no leftovers of an earlier run of server "${config.serverName}"`);
+  report(
+    reaped.containers + reaped.networks > 0
+      ? `removed ${reaped.containers} containers and ${reaped.networks} networks left behind by an earlier run of server "${config.serverName}"`
+      : `no leftovers of an earlier run of server "${config.serverName}"`,
+  );
 
   const builds = labs.flatMap((l) => l.hosts.flatMap((h) => ('build' in h.image ? [h.image.build] : [])));
   const imageTags = await ensureImages(engine, config.containersDir, builds, report);
@@ -61,7 +63,10 @@ export async function runPreflight(config: Config, labs: readonly Lab[], log: Lo
   let ipvs = false;
   if (probeImage) {
     report(`checking that the engine's kernel has IPVS (in ${probeImage})`);
-    const probe = await engine.runOnce(probeImage, ['sh', '-c', 'cat /proc/net/ip_vs'], { capAdd: ['NET_ADMIN'], labels: { [LABEL_MANAGED]: 'true', [LABEL_SERVER]: config.serverName } });
+    const probe = await engine.runOnce(probeImage, ['sh', '-c', 'cat /proc/net/ip_vs'], {
+      capAdd: ['NET_ADMIN'],
+      labels: { [LABEL_MANAGED]: 'true', [LABEL_SERVER]: config.serverName },
+    });
     ipvs = probe.exitCode === 0 && probe.stdout.startsWith('IP Virtual Server');
     engineInfo = { ...engineInfo, ipvs };
     if (!ipvs) {

@@ -60,7 +60,10 @@ export class LabServer {
         this.status = { state: 'ready', message: 'ready', progress: [...this.status.progress], engine: { ...this.status.engine!, ipvs: result.ipvs } };
         log.info('ready: sessions can start');
         // Check often relative to the idle limit, but not more than once a minute.
-        this.sweepTimer = setInterval(() => void this.sessions?.sweepIdle().catch((e: Error) => log.error('idle sweep failed', { error: e.message })), Math.min(60_000, config.idleMinutes * 15_000));
+        this.sweepTimer = setInterval(
+          () => void this.sessions?.sweepIdle().catch((e: Error) => log.error('idle sweep failed', { error: e.message })),
+          Math.min(60_000, config.idleMinutes * 15_000),
+        );
         this.sweepTimer.unref();
         return result;
       },

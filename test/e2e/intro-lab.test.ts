@@ -24,7 +24,10 @@ async function waitForCommandDone(page: Page, command: string, timeoutMs = 180_0
   const head = command.slice(0, 40);
   for (;;) {
     const lines = await screenLines(page);
-    const last = lines.map((l, i) => [l, i] as const).filter(([l]) => l !== '').pop();
+    const last = lines
+      .map((l, i) => [l, i] as const)
+      .filter(([l]) => l !== '')
+      .pop();
     const commandRow = lines.findLastIndex((l) => l.includes(head));
     if (last && commandRow >= 0 && last[1] > commandRow && /^root@host:\S*# $/.test(`${last[0]} `)) return lines.slice(commandRow);
     if (Date.now() > deadline) throw new Error(`"${command}" did not finish within ${timeoutMs} ms; screen:\n${lines.filter(Boolean).join('\n')}`);
@@ -46,10 +49,14 @@ async function runAll(page: Page): Promise<string[][]> {
 
 async function check(page: Page): Promise<{ passed: boolean; text: string }> {
   await page.click('#check');
-  await page.waitForFunction(() => {
-    const box = document.getElementById('check-result')!;
-    return !box.hidden && !box.classList.contains('running');
-  }, undefined, { timeout: 60_000 });
+  await page.waitForFunction(
+    () => {
+      const box = document.getElementById('check-result')!;
+      return !box.hidden && !box.classList.contains('running');
+    },
+    undefined,
+    { timeout: 60_000 },
+  );
   const box = page.locator('#check-result');
   return { passed: (await box.getAttribute('class'))!.includes('passed'), text: (await box.textContent()) ?? '' };
 }
@@ -147,7 +154,12 @@ describe('a learner completes the IPVS intro lab in the browser', { skip }, () =
     const [curls] = await runAll(page);
     const answers = curls!.join('\n').match(/nginx [12]/g) ?? [];
     assert.equal(answers.length, 6);
-    assert.deepEqual(answers, answers[0] === 'nginx 2' ? ['nginx 2', 'nginx 1', 'nginx 2', 'nginx 1', 'nginx 2', 'nginx 1'] : ['nginx 1', 'nginx 2', 'nginx 1', 'nginx 2', 'nginx 1', 'nginx 2']);
+    assert.deepEqual(
+      answers,
+      answers[0] === 'nginx 2'
+        ? ['nginx 2', 'nginx 1', 'nginx 2', 'nginx 1', 'nginx 2', 'nginx 1']
+        : ['nginx 1', 'nginx 2', 'nginx 1', 'nginx 2', 'nginx 1', 'nginx 2'],
+    );
     const traffic = await check(page);
     assert.equal(traffic.passed, true, traffic.text);
     assert.match(traffic.text, /nginx-1/);

@@ -23,7 +23,10 @@ describe('ipvs-lab validate', () => {
 
   const broken: [string, RegExp][] = [
     ['yaml-syntax', /^test\/fixtures\/labs\/yaml-syntax\/lab\.yaml:\d+: YAML syntax: /m],
-    ['missing-step-file', /^test\/fixtures\/labs\/missing-step-file\/lab\.yaml:13: steps\[1\]\.file: step file test\/fixtures\/labs\/missing-step-file\/steps\/two\.md does not exist$/m],
+    [
+      'missing-step-file',
+      /^test\/fixtures\/labs\/missing-step-file\/lab\.yaml:13: steps\[1\]\.file: step file test\/fixtures\/labs\/missing-step-file\/steps\/two\.md does not exist$/m,
+    ],
     ['undefined-host', /lab\.yaml:\d+: steps\[\d\]\.checks\[0\]\.[a-z-]+\.(host|from): host \S+ is not defined in hosts/m],
     ['unknown-variable-in-markdown', /\.md:\d+: unknown variable \{\{/m],
   ];
@@ -67,7 +70,10 @@ describe('ipvs-lab test', () => {
     const xml = readFileSync(junit, 'utf8');
     rmSync(junit);
     assert.match(xml, /<testsuites name="ipvs-lab" tests="4" failures="2"/);
-    assert.match(xml, /<testcase classname="solution-does-not-satisfy-check" name="later: A step after the broken one" time="[\d.]+">\n +<skipped message="an earlier step failed"\/>/);
+    assert.match(
+      xml,
+      /<testcase classname="solution-does-not-satisfy-check" name="later: A step after the broken one" time="[\d.]+">\n +<skipped message="an earlier step failed"\/>/,
+    );
     for (const id of out.matchAll(/session ([0-9a-f]+) ready/g)) assert.equal(await countSessionContainers(id[1]!), 0, `session ${id[1]} left containers`);
   });
 

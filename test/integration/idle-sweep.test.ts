@@ -19,8 +19,18 @@ it('removes a session idle for longer than the limit, and keeps an active one', 
   let now = 1_000_000;
   const childEnv = Object.fromEntries(Object.entries(process.env).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
   const manager = new SessionManager({
-    engine, labs: new Map([[lab.id, lab]]), imageTags, serverName: config.serverName, maxSessions: 5, idleMs: 60 * 60_000,
-    checkTimeoutMs: 10_000, replayCapacity: 1024 * 1024, dockerCli: config.dockerCli, childEnv, log: silentLogger, now: () => now,
+    engine,
+    labs: new Map([[lab.id, lab]]),
+    imageTags,
+    serverName: config.serverName,
+    maxSessions: 5,
+    idleMs: 60 * 60_000,
+    checkTimeoutMs: 10_000,
+    replayCapacity: 1024 * 1024,
+    dockerCli: config.dockerCli,
+    childEnv,
+    log: silentLogger,
+    now: () => now,
   });
   try {
     const idle = await manager.create(lab.id);

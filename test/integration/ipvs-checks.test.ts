@@ -48,7 +48,10 @@ describe('intro lab checks on real IPVS', { skip }, () => {
     await run('ipvsadm -A -t {{vip}}:80 -s wrr');
     const wrong = await api.check(session, 'service');
     assert.equal(wrong.passed, false);
-    assert.equal(wrong.message, `TCP ${state.variables.vip}:80 uses scheduler wrr; this step asks for rr (change it with ipvsadm -E -t ${state.variables.vip}:80 -s rr).`);
+    assert.equal(
+      wrong.message,
+      `TCP ${state.variables.vip}:80 uses scheduler wrr; this step asks for rr (change it with ipvsadm -E -t ${state.variables.vip}:80 -s rr).`,
+    );
     await run('ipvsadm -E -t {{vip}}:80 -s rr');
     const ok = await api.check(session, 'service');
     assert.equal(ok.passed, true, ok.message);
@@ -58,11 +61,17 @@ describe('intro lab checks on real IPVS', { skip }, () => {
     await run('ipvsadm -a -t {{vip}}:80 -r {{nginx-1.ip}}:80 -m');
     const one = await api.check(session, 'real-servers');
     assert.equal(one.passed, false);
-    assert.match(one.message, new RegExp(`^Only 1 of the 2 backends is in TCP ${state.variables.vip}:80: ${state.variables['nginx-2.ip']}:80 \\(nginx-2\\) is missing`));
+    assert.match(
+      one.message,
+      new RegExp(`^Only 1 of the 2 backends is in TCP ${state.variables.vip}:80: ${state.variables['nginx-2.ip']}:80 \\(nginx-2\\) is missing`),
+    );
     await run('ipvsadm -a -t {{vip}}:80 -r {{nginx-2.ip}}:80 -g');
     const route = await api.check(session, 'real-servers');
     assert.equal(route.passed, false);
-    assert.match(route.message, new RegExp(`Real server ${state.variables['nginx-2.ip']}:80 \\(nginx-2\\) uses Route \\(-g\\); this step asks for Masq \\(-m\\)`));
+    assert.match(
+      route.message,
+      new RegExp(`Real server ${state.variables['nginx-2.ip']}:80 \\(nginx-2\\) uses Route \\(-g\\); this step asks for Masq \\(-m\\)`),
+    );
     // Direct routing cannot work here (nginx-2 does not hold the VIP): the traffic check must see it.
     const traffic = await api.check(session, 'traffic');
     assert.equal(traffic.passed, false);
@@ -94,7 +103,10 @@ describe('intro lab checks on real IPVS', { skip }, () => {
 
   it('every step with a check is now passed', async () => {
     const final = await api.state(session);
-    assert.deepEqual(final.steps.filter((s) => s.hasCheck && !s.passed).map((s) => s.id), []);
+    assert.deepEqual(
+      final.steps.filter((s) => s.hasCheck && !s.passed).map((s) => s.id),
+      [],
+    );
   });
 });
 

@@ -14,10 +14,17 @@ it('explains a missing Docker engine instead of crashing', async () => {
     await server.waitForLog(/cannot start sessions/, 60_000);
     const status = (await (await fetch(`${server.baseUrl}/api/status`)).json()) as { state: string; message: string };
     assert.equal(status.state, 'failed');
-    assert.match(status.message, /^No Docker engine answers at tcp:\/\/127\.0\.0\.1:1 \(.*\)\. Start Docker, or set DOCKER_HOST to an engine that runs, then restart ipvs-lab\.$/);
+    assert.match(
+      status.message,
+      /^No Docker engine answers at tcp:\/\/127\.0\.0\.1:1 \(.*\)\. Start Docker, or set DOCKER_HOST to an engine that runs, then restart ipvs-lab\.$/,
+    );
     const page = await fetch(`${server.baseUrl}/`);
     assert.equal(page.status, 200, 'the landing page is still served');
-    const create = await fetch(`${server.baseUrl}/api/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"lab":"ipvs-intro"}' });
+    const create = await fetch(`${server.baseUrl}/api/sessions`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"lab":"ipvs-intro"}',
+    });
     assert.equal(create.status, 503);
     assert.match(((await create.json()) as { error: string }).error, /No Docker engine answers at tcp:\/\/127\.0\.0\.1:1/);
     const labs = await fetch(`${server.baseUrl}/api/labs`);

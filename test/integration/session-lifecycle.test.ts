@@ -38,7 +38,10 @@ describe('session lifecycle on a real engine', () => {
     assert.match(session.url, new RegExp(`^/s/${session.id}\\?token=`));
     const state = await api.state(session);
     assert.equal(state.lab, 'ipvs-intro');
-    assert.deepEqual(state.steps.map((s) => s.id), ['intro', 'install', 'backends', 'service', 'real-servers', 'traffic', 'done']);
+    assert.deepEqual(
+      state.steps.map((s) => s.id),
+      ['intro', 'install', 'backends', 'service', 'real-servers', 'traffic', 'done'],
+    );
     assert.ok(state.steps.every((s) => !s.passed));
     for (const host of ['host', 'nginx-1', 'nginx-2']) assert.match(state.variables[`${host}.ip`] ?? '', /^\d+\.\d+\.\d+\.\d+$/);
     assert.equal(state.variables.vip, state.variables['host.ip']);
@@ -116,7 +119,10 @@ describe('session lifecycle on a real engine', () => {
     const backends = await api.check(session, 'backends');
     assert.equal(backends.passed, true);
     const state = await api.state(session);
-    assert.deepEqual(state.steps.filter((s) => s.passed).map((s) => s.id), ['backends']);
+    assert.deepEqual(
+      state.steps.filter((s) => s.passed).map((s) => s.id),
+      ['backends'],
+    );
   });
 
   it('removes every container and the network on DELETE', async () => {

@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import type { SessionCreated } from '../../common/api.js';
 import { encode, MAX_CLIENT_FRAME_BYTES, PROTOCOL_VERSION } from '../../common/protocol.js';
 import { typeAndWait } from '../../server/src/client/type-and-wait.js';
+import { wsText } from '../../server/src/client/ws-text.js';
 import { HIGH_WATERMARK } from '../../server/src/terminal/flow-control.js';
 import { apiClient } from '../utils/api.js';
 import { startLabServer, type RunningLabServer } from '../utils/lab-server.js';
@@ -44,7 +45,10 @@ describe('terminal reliability', () => {
     await resumed.waitFor(/finished-2/, 30_000);
     const all = seen + resumed.output;
     const lines = [...all.matchAll(/^line-(\d+)\r$/gm)].map((m) => Number(m[1]));
-    assert.deepEqual(lines, Array.from({ length: 300 }, (_, i) => i + 1));
+    assert.deepEqual(
+      lines,
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    );
     await resumed.close();
   });
 
@@ -139,7 +143,7 @@ describe('terminal reliability', () => {
 
   it('survives thousands of random and malformed frames; other sessions are unaffected', async () => {
     let seed = 20261126;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
     const randomString = (n: number) => Array.from({ length: n }, () => String.fromCharCode(Math.floor(rand() * 0xd7ff))).join('');
     const frames: (string | Buffer)[] = [];
@@ -148,7 +152,15 @@ describe('terminal reliability', () => {
         pick<() => string | Buffer>([
           () => randomString(Math.floor(rand() * 200)),
           () => `{"type":"${pick(['input', 'resize', 'hello', 'ack', 'output', '', 'nope'])}"`,
-          () => JSON.stringify({ type: pick(['input', 'resize', 'ack', 'hello']), data: pick([1, null, {}, [], true]), cols: pick(['a', -1, null, 1e308]), rows: pick([{}, 2, 'b']), offset: pick([-1, 1.5, 'z', 2 ** 60]), version: pick([0, 2, '1']) }),
+          () =>
+            JSON.stringify({
+              type: pick(['input', 'resize', 'ack', 'hello']),
+              data: pick([1, null, {}, [], true]),
+              cols: pick(['a', -1, null, 1e308]),
+              rows: pick([{}, 2, 'b']),
+              offset: pick([-1, 1.5, 'z', 2 ** 60]),
+              version: pick([0, 2, '1']),
+            }),
           () => JSON.stringify(pick([null, 1, 'str', [], [1, 2], true])),
           () => Buffer.from(Array.from({ length: Math.floor(rand() * 100) + 1 }, () => Math.floor(rand() * 256))),
           () => JSON.stringify({ type: 'input', data: 'x'.repeat(MAX_CLIENT_FRAME_BYTES + 10) }),
@@ -159,7 +171,7 @@ describe('terminal reliability', () => {
     await new Promise((resolve, reject) => victim.once('open', resolve).once('error', reject));
     let errors = 0;
     victim.on('message', (raw) => {
-      if (String(raw).includes('"type":"error"')) errors++;
+      if (wsText(raw).includes('"type":"error"')) errors++;
     });
     victim.send(encode({ type: 'hello', version: PROTOCOL_VERSION }));
     for (const f of frames) victim.send(f);

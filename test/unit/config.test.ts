@@ -52,14 +52,22 @@ describe('loadConfig', () => {
 
   it('reads only the env object it is given, and only the variables in OPTIONS', () => {
     const read = new Set<string>();
-    const env = new Proxy({ PORT: '8080' } as Record<string, string>, {
-      get(target, key) {
-        if (typeof key === 'string') read.add(key);
-        return target[key as string];
+    const env = new Proxy<Record<string, string>>(
+      { PORT: '8080' },
+      {
+        get(target, key): string | undefined {
+          if (typeof key === 'string') read.add(key);
+          return target[key as string];
+        },
       },
-    });
+    );
     assert.equal(loadConfig(env).port, 8080);
-    assert.deepEqual([...read].sort(), Object.values(OPTIONS).map((o) => o.env).sort());
+    assert.deepEqual(
+      [...read].sort(),
+      Object.values(OPTIONS)
+        .map((o) => o.env)
+        .sort(),
+    );
   });
 
   it('parses every option from its variable', () => {

@@ -166,10 +166,7 @@ describe('parseClientMessage: rejections name the problem', () => {
   it('rejects a frame one character over MAX_CLIENT_FRAME_BYTES before parsing it', () => {
     const envelope = '{"type":"input","data":""}';
     const frame = `{"type":"input","data":"${'a'.repeat(MAX_CLIENT_FRAME_BYTES - envelope.length + 1)}"}`;
-    assert.equal(
-      errorOf(parseClientMessage(frame)),
-      `frame of ${MAX_CLIENT_FRAME_BYTES + 1} bytes exceeds the limit of ${MAX_CLIENT_FRAME_BYTES}`,
-    );
+    assert.equal(errorOf(parseClientMessage(frame)), `frame of ${MAX_CLIENT_FRAME_BYTES + 1} bytes exceeds the limit of ${MAX_CLIENT_FRAME_BYTES}`);
     // Not even JSON: the size check comes first, so no huge parse is attempted.
     assert.match(errorOf(parseClientMessage('{'.repeat(MAX_CLIENT_FRAME_BYTES * 2))), /exceeds the limit of 65536/);
   });

@@ -16,7 +16,10 @@ export async function countLabelled(labels: { server: string; session?: string }
  */
 export function ipvsSkipReason(ipvs: boolean): string | false {
   if (ipvs) return false;
-  if (process.env.CI) throw new Error(`CI must run against an engine with IPVS (DOCKER_HOST=${process.env.DOCKER_HOST ?? 'default'} has none): start it with ../shared/rig/engine vm up`);
+  if (process.env.CI)
+    throw new Error(
+      `CI must run against an engine with IPVS (DOCKER_HOST=${process.env.DOCKER_HOST ?? 'default'} has none): start it with ../shared/rig/engine vm up`,
+    );
   return `the Docker engine at ${process.env.DOCKER_HOST ?? 'the default socket'} has no IPVS`;
 }
 

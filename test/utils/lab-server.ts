@@ -23,7 +23,7 @@ export function uniqueServerName(prefix: string): string {
 export async function startLabServer(overrides: Partial<Config> = {}): Promise<RunningLabServer> {
   const config = loadConfig(process.env, { port: 0, host: '127.0.0.1', serverName: uniqueServerName('test'), ...overrides });
   const { labs, errors } = loadLabs(config.labsDir, { containersDir: config.containersDir, relativeTo: PROJECT_ROOT });
-  if (errors.length > 0) throw errors[0];
+  if (errors[0]) throw errors[0];
   const log = process.env.IPVS_LAB_TEST_LOG ? consoleLogger() : silentLogger;
   const childEnv = Object.fromEntries(Object.entries(process.env).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
   const server = new LabServer({ config, labs, webDist: path.join(PROJECT_ROOT, 'dist', 'web'), log, childEnv });

@@ -4,7 +4,11 @@ import { api } from './api-client.js';
 const statusBox = document.getElementById('status')!;
 const labsBox = document.getElementById('labs')!;
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
   const node = Object.assign(document.createElement(tag), props);
   node.append(...children);
   return node;
@@ -15,7 +19,16 @@ let status: ServerStatus | undefined;
 function renderStatus(s: ServerStatus): void {
   statusBox.dataset.state = s.state;
   statusBox.replaceChildren();
-  if (s.state === 'ready') return;
+  if (s.state === 'ready') {
+    if (s.engine?.ipvs === false) {
+      statusBox.dataset.state = 'starting';
+      statusBox.append(
+        el('strong', {}, 'No IPVS on this Docker engine. '),
+        'Shells and pages work, but the checks of IPVS steps will fail (the server runs with IPVS_LAB_REQUIRE_IPVS=false).',
+      );
+    }
+    return;
+  }
   statusBox.append(el('strong', {}, s.state === 'failed' ? 'The lab server cannot start sessions. ' : 'Preparing the lab server… '), s.message);
   if (s.state === 'starting' && s.progress.length > 1) statusBox.append(el('ul', {}, ...s.progress.slice(-6).map((p) => el('li', {}, p))));
 }
@@ -64,7 +77,15 @@ async function main(): Promise<void> {
       const button = el('button', { className: 'start primary', type: 'button', disabled: status?.state !== 'ready' }, 'Start this lab');
       button.dataset.lab = lab.id;
       button.addEventListener('click', () => void start(lab, button, note));
-      return el('div', { className: 'lab-card' }, el('h2', {}, lab.title), el('p', {}, lab.summary), el('p', { className: 'meta' }, `${lab.steps} steps`), button, note);
+      return el(
+        'div',
+        { className: 'lab-card' },
+        el('h2', {}, lab.title),
+        el('p', {}, lab.summary),
+        el('p', { className: 'meta' }, `${lab.steps} steps`),
+        button,
+        note,
+      );
     }),
   );
 }

@@ -39,7 +39,8 @@ const connection = new TerminalConnection(wsUrl, {
   },
   state: (s: ConnectionState, detail?: string) => {
     terminalState.dataset.state = s;
-    terminalState.textContent = { connecting: 'connecting…', connected: 'connected', reconnecting: 'reconnecting…', gone: 'session ended' }[s] + (detail ? ` (${detail})` : '');
+    terminalState.textContent =
+      { connecting: 'connecting…', connected: 'connected', reconnecting: 'reconnecting…', gone: 'session ended' }[s] + (detail ? ` (${detail})` : '');
     if (s === 'gone') term.write(`\r\n\x1b[31m[${detail ?? 'the session has ended'}]\x1b[0m\r\n`);
   },
 });
@@ -131,7 +132,7 @@ stepBox.addEventListener('click', (event) => {
   }
 });
 
-checkButton.addEventListener('click', async () => {
+async function runCheck(): Promise<void> {
   const step = state.steps[current]!;
   checkButton.disabled = true;
   resultBox.hidden = false;
@@ -144,11 +145,15 @@ checkButton.addEventListener('click', async () => {
     if (state.steps[current]?.id === step.id) showResult(result);
     renderProgress();
   } catch (e) {
-    showResult({ passed: false, message: e instanceof ApiCallError && e.status === 404 ? 'This session has ended.' : `The check could not run: ${(e as Error).message}` });
+    showResult({
+      passed: false,
+      message: e instanceof ApiCallError && e.status === 404 ? 'This session has ended.' : `The check could not run: ${(e as Error).message}`,
+    });
   } finally {
     checkButton.disabled = false;
   }
-});
+}
+checkButton.addEventListener('click', () => void runCheck());
 prevButton.addEventListener('click', () => show(current - 1));
 nextButton.addEventListener('click', () => show(current + 1));
 

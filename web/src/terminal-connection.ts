@@ -96,10 +96,13 @@ export class TerminalConnection {
       if (this.closedByUs) return;
       // The upgrade was refused (404/403): the session is gone; retrying cannot help.
       if (!opened && this.attempt >= 2) {
-        void fetch(location.pathname + location.search, { method: 'HEAD' }).then((r) => {
-          if (r.status === 404 || r.status === 403) this.handlers.state('gone', 'this session has ended');
-          else this.retry();
-        }, () => this.retry());
+        void fetch(location.pathname + location.search, { method: 'HEAD' }).then(
+          (r) => {
+            if (r.status === 404 || r.status === 403) this.handlers.state('gone', 'this session has ended');
+            else this.retry();
+          },
+          () => this.retry(),
+        );
         return;
       }
       if (event.code === 1008) return this.handlers.state('gone', event.reason);

@@ -34,18 +34,27 @@ export async function runIpvsRealServersCheck(check: IpvsRealServersCheck, ctx: 
   for (const r of extra) {
     const samePortless = missing.find((m) => m.address === r.address);
     if (samePortless) {
-      return fail(`Real server ${name(r.address, r.port)} has port ${r.port}; this step asks for port ${samePortless.port} (delete it with ipvsadm -d ${svc} -r ${formatEndpoint(r.address, r.port)}).`, details);
+      return fail(
+        `Real server ${name(r.address, r.port)} has port ${r.port}; this step asks for port ${samePortless.port} (delete it with ipvsadm -d ${svc} -r ${formatEndpoint(r.address, r.port)}).`,
+        details,
+      );
     }
   }
   if (missing.length > 0) {
     const missingNames = missing.map((m) => name(m.address, m.port)).join(' and ');
     const add = `ipvsadm -a ${svc} -r ${formatEndpoint(missing[0]!.address, missing[0]!.port)} ${FORWARD_FLAG[check.forward]}`;
-    const lead = present.length === 0 ? `None of the ${wantedServers.length} backends is in ${formatService(wanted)} yet` : `Only ${present.length} of the ${wantedServers.length} backends ${present.length === 1 ? 'is' : 'are'} in ${formatService(wanted)}`;
+    const lead =
+      present.length === 0
+        ? `None of the ${wantedServers.length} backends is in ${formatService(wanted)} yet`
+        : `Only ${present.length} of the ${wantedServers.length} backends ${present.length === 1 ? 'is' : 'are'} in ${formatService(wanted)}`;
     return fail(`${lead}: ${missingNames} ${missing.length === 1 ? 'is' : 'are'} missing (add with ${add}).`, details);
   }
   if (extra.length > 0) {
     const r = extra[0]!;
-    return fail(`Real server ${name(r.address, r.port)} is not one of this step's backends (remove it with ipvsadm -d ${svc} -r ${formatEndpoint(r.address, r.port)}).`, details);
+    return fail(
+      `Real server ${name(r.address, r.port)} is not one of this step's backends (remove it with ipvsadm -d ${svc} -r ${formatEndpoint(r.address, r.port)}).`,
+      details,
+    );
   }
   for (const r of service.realServers) {
     if (r.forward !== check.forward) {
@@ -55,8 +64,14 @@ export async function runIpvsRealServersCheck(check: IpvsRealServersCheck, ctx: 
       );
     }
     if (r.weight === 0) {
-      return fail(`Real server ${name(r.address, r.port)} has weight 0, so it gets no new connections: set it with ipvsadm -e ${svc} -r ${formatEndpoint(r.address, r.port)} ${FORWARD_FLAG[check.forward]} -w 1.`, details);
+      return fail(
+        `Real server ${name(r.address, r.port)} has weight 0, so it gets no new connections: set it with ipvsadm -e ${svc} -r ${formatEndpoint(r.address, r.port)} ${FORWARD_FLAG[check.forward]} -w 1.`,
+        details,
+      );
     }
   }
-  return pass(`${formatService(wanted)} has ${wantedServers.length === 1 ? 'its backend' : `all ${wantedServers.length} backends`} with ${check.forward} forwarding.`, details);
+  return pass(
+    `${formatService(wanted)} has ${wantedServers.length === 1 ? 'its backend' : `all ${wantedServers.length} backends`} with ${check.forward} forwarding.`,
+    details,
+  );
 }

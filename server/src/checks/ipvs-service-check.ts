@@ -22,7 +22,10 @@ export function locateService(table: IpvsTable, wanted: ServiceAddress): { servi
   if (table.services.length === 0) return { problem: `There is no virtual service yet: create ${want} with ${create} -s <scheduler>.` };
   const others = table.services.map(describeService);
   const sameEndpoint = table.services.find((s) => s.address === wanted.address && s.port === wanted.port);
-  if (sameEndpoint) return { problem: `There is no virtual service ${want}, but there is ${describeService(sameEndpoint)}: use ${PROTOCOL_FLAG[wanted.protocol]} for ${wanted.protocol}.` };
+  if (sameEndpoint)
+    return {
+      problem: `There is no virtual service ${want}, but there is ${describeService(sameEndpoint)}: use ${PROTOCOL_FLAG[wanted.protocol]} for ${wanted.protocol}.`,
+    };
   return { problem: `There is no virtual service ${want}; the table has ${others.join(', ')}.` };
 }
 

@@ -42,7 +42,8 @@ export async function runChecks(checks: readonly CheckSpec[], ctx: CheckContext)
     try {
       last = await runOne(fillCheck(check, ctx.variables), ctx);
     } catch (e) {
-      if (e instanceof IpvsUnavailableError || e instanceof ExecTimeoutError || e instanceof IpvsParseError) return { passed: false, message: `${e.message}.`.replace(/\.\.$/, '.'), ...elapsed() };
+      if (e instanceof IpvsUnavailableError || e instanceof ExecTimeoutError || e instanceof IpvsParseError)
+        return { passed: false, message: `${e.message}.`.replace(/\.\.$/, '.'), ...elapsed() };
       throw e;
     }
     if (!last.passed) return { ...last, ...elapsed() };

@@ -29,7 +29,10 @@ export function labPassed(result: LabTestResult): boolean {
 
 function xml(s: string): string {
   // Characters XML 1.0 cannot hold at all (terminal control codes) are dropped, the rest escaped.
-  return s.replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd]/gu, '').replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return s
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    .replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd]/gu, '')
+    .replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(3);
@@ -44,7 +47,11 @@ export function toJUnitXml(results: readonly LabTestResult[]): string {
     const failed = r.error ? 1 : r.steps.filter((s) => s.outcome === 'failed').length;
     lines.push(`  <testsuite name="${xml(r.lab)}" tests="${Math.max(1, r.steps.length)}" failures="${failed}" skipped="${skipped}" time="${seconds(r.ms)}">`);
     if (r.error) {
-      lines.push(`    <testcase classname="${xml(r.lab)}" name="session" time="${seconds(r.ms)}">`, `      <failure message="${xml(r.error)}">${xml(r.error)}</failure>`, '    </testcase>');
+      lines.push(
+        `    <testcase classname="${xml(r.lab)}" name="session" time="${seconds(r.ms)}">`,
+        `      <failure message="${xml(r.error)}">${xml(r.error)}</failure>`,
+        '    </testcase>',
+      );
     }
     for (const s of r.steps) {
       const head = `    <testcase classname="${xml(r.lab)}" name="${xml(`${s.id}: ${s.title}`)}" time="${seconds(s.ms)}"`;

@@ -26,7 +26,11 @@ export async function testLab(baseUrl: string, lab: Lab, hooks: RunnerHooks): Pr
   const steps: StepTestResult[] = [];
   const result = (extra: Partial<LabTestResult> = {}): LabTestResult => ({ lab: lab.id, dir: lab.dir, steps, ms: Date.now() - started, ...extra });
 
-  const created = await fetch(`${baseUrl}/api/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ lab: lab.id }) });
+  const created = await fetch(`${baseUrl}/api/sessions`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ lab: lab.id }),
+  });
   const body = (await created.json()) as SessionCreated & { error?: string };
   if (created.status !== 201) return result({ error: `the session did not start (${created.status}): ${body.error}` });
   const sessionStartMs = Date.now() - started;
@@ -42,7 +46,10 @@ export async function testLab(baseUrl: string, lab: Lab, hooks: RunnerHooks): Pr
     return answer;
   };
 
-  const term = await TerminalClient.connect(`${baseUrl.replace(/^http/, 'ws')}/api/sessions/${session.id}/terminal?token=${encodeURIComponent(session.token)}`, { cols: 160, rows: 50 });
+  const term = await TerminalClient.connect(
+    `${baseUrl.replace(/^http/, 'ws')}/api/sessions/${session.id}/terminal?token=${encodeURIComponent(session.token)}`,
+    { cols: 160, rows: 50 },
+  );
   try {
     await term.nextMessage('ready');
     let failed = false;
@@ -65,7 +72,10 @@ export async function testLab(baseUrl: string, lab: Lab, hooks: RunnerHooks): Pr
           timings.checkBefore = Date.now() - t;
           if (before.passed) {
             failed = true;
-            finish('failed', `the check passed BEFORE the solution ran ("${before.message}"): a check that passes before the learner has done anything is broken (if the step only observes, mark it mayAlreadyPass: true)`);
+            finish(
+              'failed',
+              `the check passed BEFORE the solution ran ("${before.message}"): a check that passes before the learner has done anything is broken (if the step only observes, mark it mayAlreadyPass: true)`,
+            );
             continue;
           }
         }
@@ -75,7 +85,10 @@ export async function testLab(baseUrl: string, lab: Lab, hooks: RunnerHooks): Pr
           try {
             await typeAndWait(term, typed, SOLUTION_LINE_TIMEOUT_MS);
           } catch (e) {
-            throw new Error(`the solution line \`${typed}\` did not finish within ${SOLUTION_LINE_TIMEOUT_MS / 1000} s; the terminal last showed: ${JSON.stringify(term.output.slice(-300))}`, { cause: e });
+            throw new Error(
+              `the solution line \`${typed}\` did not finish within ${SOLUTION_LINE_TIMEOUT_MS / 1000} s; the terminal last showed: ${JSON.stringify(term.output.slice(-300))}`,
+              { cause: e },
+            );
           }
         }
         timings.solution = Date.now() - t1;

@@ -82,7 +82,9 @@ function printStep(lab: Lab, s: StepTestResult): void {
   const mark = s.outcome === 'passed' ? 'PASS' : s.outcome === 'failed' ? 'FAIL' : 'SKIP';
   const t = s.timings;
   const timing = `check before ${secs(t.checkBefore)} · solution ${secs(t.solution)} · check after ${secs(t.checkAfter)}`;
-  process.stdout.write(`  ${mark} ${lab.id}/${s.id.padEnd(14)} ${secs(s.ms).padStart(7)}  (${timing})${s.message && s.outcome !== 'skipped' ? `\n       ${s.message}` : ''}\n`);
+  process.stdout.write(
+    `  ${mark} ${lab.id}/${s.id.padEnd(14)} ${secs(s.ms).padStart(7)}  (${timing})${s.message && s.outcome !== 'skipped' ? `\n       ${s.message}` : ''}\n`,
+  );
 }
 
 async function test(dirs: string[], config: Config, options: { junit?: string; keep: boolean; verbose: boolean }): Promise<number> {
@@ -118,7 +120,7 @@ async function test(dirs: string[], config: Config, options: { junit?: string; k
   const onSignal = () => {
     if (interrupted) process.exit(130);
     interrupted = true;
-    process.stdout.write('\ninterrupted: removing the test sessions\' containers…\n');
+    process.stdout.write("\ninterrupted: removing the test sessions' containers…\n");
     void server.stop().finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
@@ -195,7 +197,11 @@ async function main(argv: string[]): Promise<number> {
     case 'validate':
       return validate(labDirs(rest, values.all ?? false, config.labsDir), config);
     case 'test':
-      return test(labDirs(rest, values.all ?? false, config.labsDir), config, { ...(values.junit ? { junit: values.junit } : {}), keep: values.keep ?? false, verbose: values.verbose ?? false });
+      return test(labDirs(rest, values.all ?? false, config.labsDir), config, {
+        ...(values.junit ? { junit: values.junit } : {}),
+        keep: values.keep ?? false,
+        verbose: values.verbose ?? false,
+      });
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}; use validate or test (see ipvs-lab --help)`);
   }

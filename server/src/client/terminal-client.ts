@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { wsText } from './ws-text.js';
 import { encode, parseServerMessage, PROTOCOL_VERSION, type ServerMessage } from '../../../common/protocol.js';
 
 /**
@@ -21,7 +22,7 @@ export class TerminalClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (raw) => {
-      const parsed = parseServerMessage(String(raw));
+      const parsed = parseServerMessage(wsText(raw));
       // A bad frame is kept as an error message rather than thrown: a throw here would crash the process.
       this.messages.push(parsed.ok ? parsed.message : { type: 'error', message: `bad frame from server: ${parsed.error}` });
       if (!parsed.ok) return;
@@ -79,7 +80,8 @@ export class TerminalClient {
       const m = this.output.slice(from).match(pattern);
       if (m) return m;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`terminal output did not match ${pattern} within ${timeoutMs} ms; last output: ${JSON.stringify(this.output.slice(-400))}`);
+      if (left <= 0)
+        throw new Error(`terminal output did not match ${pattern} within ${timeoutMs} ms; last output: ${JSON.stringify(this.output.slice(-400))}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -106,7 +108,8 @@ export class TerminalClient {
         this.consumed.set(type, index + 1);
         return ofType[index] as Extract<ServerMessage, { type: T }>;
       }
-      if (Date.now() > deadline) throw new Error(`no further ${type} message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5)).slice(0, 500)}`);
+      if (Date.now() > deadline)
+        throw new Error(`no further ${type} message within ${timeoutMs} ms; got ${JSON.stringify(this.messages.slice(-5)).slice(0, 500)}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 100);
         this.waiters.push(() => {

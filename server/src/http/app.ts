@@ -58,7 +58,11 @@ export function createApp(options: AppOptions): express.Express {
   app.post('/api/sessions/:id/steps/:stepId/check', async (req, res) => {
     const session = readySessions().authenticate(param(req, 'id'), bearer(req));
     const result: CheckResult | undefined = await session.check(param(req, 'stepId'));
-    if (!result) throw new HttpError(404, `no step ${JSON.stringify(param(req, 'stepId'))} in lab ${session.lab.id}; steps: ${session.lab.steps.map((s) => s.id).join(', ')}`);
+    if (!result)
+      throw new HttpError(
+        404,
+        `no step ${JSON.stringify(param(req, 'stepId'))} in lab ${session.lab.id}; steps: ${session.lab.steps.map((s) => s.id).join(', ')}`,
+      );
     options.log.info('check', { sessionId: session.id, step: param(req, 'stepId'), passed: result.passed, ms: result.elapsedMs });
     res.json(result);
   });
@@ -107,12 +111,18 @@ export function createApp(options: AppOptions): express.Express {
   app.use('/assets', express.static(path.join(options.webDist, 'assets'), { fallthrough: false, maxAge: '1h' }));
 
   app.use((req: Request, res: Response) => {
-    res.status(404).type('html').send(errorPage('Page not found', `Nothing lives at ${req.path}.`));
+    res
+      .status(404)
+      .type('html')
+      .send(errorPage('Page not found', `Nothing lives at ${req.path}.`));
   });
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = err instanceof HttpError ? err.status : typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
-    const message = status === 400 && (err as { type?: string }).type === 'entity.parse.failed' ? `the request body is not valid JSON: ${(err as Error).message}` : (err as Error).message;
+    const message =
+      status === 400 && (err as { type?: string }).type === 'entity.parse.failed'
+        ? `the request body is not valid JSON: ${(err as Error).message}`
+        : (err as Error).message;
     if (status >= 500) options.log.error('request failed', { method: req.method, path: req.path, status, error: message });
     if (res.headersSent) return;
     if (req.path.startsWith('/api/')) res.status(status).json({ error: message });

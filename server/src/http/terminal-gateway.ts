@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { wsText } from '../client/ws-text.js';
 import { encode, MAX_CLIENT_FRAME_BYTES, parseClientMessage, PROTOCOL_VERSION, type ServerMessage } from '../../../common/protocol.js';
 import type { Logger } from '../logger.js';
 import type { Session } from '../sessions/session.js';
@@ -38,7 +39,9 @@ export class TerminalGateway {
     } catch (e) {
       const status = e instanceof HttpError ? e.status : 500;
       const body = (e as Error).message;
-      socket.end(`HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 403 ? 'Forbidden' : 'Error'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 403 ? 'Forbidden' : 'Error'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
       return true;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, session));
@@ -65,7 +68,7 @@ export class TerminalGateway {
 
     ws.on('message', (raw: RawData, isBinary: boolean) => {
       if (isBinary) return send({ type: 'error', message: 'binary frames are not part of this protocol; send JSON text frames' });
-      const parsed = parseClientMessage(rawToString(raw));
+      const parsed = parseClientMessage(wsText(raw));
       if (!parsed.ok) return send({ type: 'error', message: parsed.error });
       const message = parsed.message;
       if (message.type === 'hello') {
@@ -76,7 +79,11 @@ export class TerminalGateway {
         const replay = terminal.replay(message.resumeFrom ?? 0);
         send({ type: 'ready', version: PROTOCOL_VERSION, offset: replay.offset });
         if (replay.gap) send({ type: 'gap', from: replay.gap.from, to: replay.gap.to });
-        const flowControl = new FlowControl(replay.offset, () => terminal.hold(holder), () => terminal.release(holder));
+        const flowControl = new FlowControl(
+          replay.offset,
+          () => terminal.hold(holder),
+          () => terminal.release(holder),
+        );
         flow = flowControl;
         if (replay.data) {
           send({ type: 'output', offset: replay.offset, data: replay.data });
@@ -104,10 +111,4 @@ export class TerminalGateway {
     });
     ws.on('error', (e) => this.log.warn('terminal socket error', { sessionId: session.id, error: e.message }));
   }
-}
-
-function rawToString(raw: RawData): string {
-  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
-  if (raw instanceof ArrayBuffer) return Buffer.from(raw).toString('utf8');
-  return raw.toString('utf8');
 }

@@ -10,17 +10,10 @@ import type { IpvsProtocol, IpvsTable, VirtualService } from './ipvs-table.js';
  * @throws TypeError when `address` is not an IPv4 or IPv6 literal (a hostname, a typo), or is not
  *   empty for `FWM`: that is a bug in the caller, not a missing service.
  */
-export function findService(
-  table: IpvsTable,
-  protocol: IpvsProtocol,
-  address: string,
-  port: number,
-): VirtualService | undefined {
+export function findService(table: IpvsTable, protocol: IpvsProtocol, address: string, port: number): VirtualService | undefined {
   if (protocol === 'FWM') {
     if (address !== '') {
-      throw new TypeError(
-        `findService: FWM services have no address, got "${address}"; pass '' and the mark as port`,
-      );
+      throw new TypeError(`findService: FWM services have no address, got "${address}"; pass '' and the mark as port`);
     }
     return table.services.find((s) => s.protocol === 'FWM' && s.firewallMark === port);
   }
@@ -74,8 +67,7 @@ function parseIpv6(text: string): number[] | undefined {
   }
   const halves = hexText.split('::');
   if (halves.length > 2) return undefined;
-  const groupsOf = (part: string): number[] =>
-    part === '' ? [] : part.split(':').map((g) => (/^[0-9a-f]{1,4}$/i.test(g) ? parseInt(g, 16) : NaN));
+  const groupsOf = (part: string): number[] => (part === '' ? [] : part.split(':').map((g) => (/^[0-9a-f]{1,4}$/i.test(g) ? parseInt(g, 16) : NaN)));
   const [head = '', rest] = halves;
   const before = groupsOf(head);
   if (rest === undefined) {
@@ -90,7 +82,7 @@ function parseIpv6(text: string): number[] | undefined {
 function formatIpv6(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLength = 0;
-  for (let i = 0; i < groups.length; ) {
+  for (let i = 0; i < groups.length;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -106,11 +106,7 @@ function parseServiceFlags(line: Line, rest: string): Pick<VirtualService, 'sche
   const schedulerFlags: string[] = [];
   let persistentSeconds: number | undefined;
   const unexpected = (token: string): IpvsParseError =>
-    new IpvsParseError(
-      line.number,
-      line.text,
-      `unexpected "${token}" after the scheduler; expected "(flags)", "persistent <seconds>", "mask", "pe" or "ops"`,
-    );
+    new IpvsParseError(line.number, line.text, `unexpected "${token}" after the scheduler; expected "(flags)", "persistent <seconds>", "mask", "pe" or "ops"`);
 
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] ?? '';
@@ -135,11 +131,7 @@ function parseRealServer(line: Line): RealServer {
   const match = REAL_SERVER_LINE.exec(line.content);
   const [, addressPort, forward, weight, active, inactive] = match ?? [];
   if (match === null || forward === undefined || !FORWARDING_METHODS.includes(forward)) {
-    throw new IpvsParseError(
-      line.number,
-      line.text,
-      'expected a real server like "-> 10.20.0.11:80  Masq  1  0  0" (forwarding Masq, Route, Tunnel or Local)',
-    );
+    throw new IpvsParseError(line.number, line.text, 'expected a real server like "-> 10.20.0.11:80  Masq  1  0  0" (forwarding Masq, Route, Tunnel or Local)');
   }
   return {
     ...parseAddressPort(line, addressPort ?? ''),
@@ -154,8 +146,7 @@ function parseRealServer(line: Line): RealServer {
 function parseAddressPort(line: Line, token: string): { address: string; port: number } {
   const bracketed = /^\[([^\]]*)\]:([^:]*)$/.exec(token);
   const colon = token.lastIndexOf(':');
-  const [host, portText] =
-    bracketed !== null ? [bracketed[1] ?? '', bracketed[2] ?? ''] : [token.slice(0, colon), token.slice(colon + 1)];
+  const [host, portText] = bracketed !== null ? [bracketed[1] ?? '', bracketed[2] ?? ''] : [token.slice(0, colon), token.slice(colon + 1)];
   // ipvsadm always brackets IPv6, so a bare colon inside the host means the line is not its output.
   if (bracketed === null && (colon === -1 || host.includes(':'))) {
     throw new IpvsParseError(line.number, line.text, `expected <address>:<port> or [<IPv6>]:<port>, got "${token}"`);
@@ -163,18 +154,10 @@ function parseAddressPort(line: Line, token: string): { address: string; port: n
 
   const address = canonicalIpAddress(host);
   if (address === undefined && /^[0-9A-F]{8}$/.test(host) && /^[0-9A-F]{4}$/.test(portText)) {
-    throw new IpvsParseError(
-      line.number,
-      line.text,
-      `"${token}" is a hex address: this looks like /proc/net/ip_vs, which parseProcNetIpVs reads`,
-    );
+    throw new IpvsParseError(line.number, line.text, `"${token}" is a hex address: this looks like /proc/net/ip_vs, which parseProcNetIpVs reads`);
   }
   if (address === undefined) {
-    throw new IpvsParseError(
-      line.number,
-      line.text,
-      `"${host}" is a name, not an address: list the table with \`ipvsadm -Ln\` (-n prints numbers)`,
-    );
+    throw new IpvsParseError(line.number, line.text, `"${host}" is a name, not an address: list the table with \`ipvsadm -Ln\` (-n prints numbers)`);
   }
   if (/^[A-Za-z]/.test(portText)) {
     throw new IpvsParseError(

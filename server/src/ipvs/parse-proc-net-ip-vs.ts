@@ -20,9 +20,7 @@ const DEFAULT_HZ = 250;
 const ADDRESS_PORT = String.raw`(?:([0-9A-Fa-f]{8})|\[([0-9A-Fa-f:]+)\]):([0-9A-Fa-f]{4})`;
 const SERVICE_LINE = new RegExp(String.raw`^(TCP|UDP|SCTP)\s+${ADDRESS_PORT}\s+(\S+)(.*)$`);
 const FWM_LINE = /^FWM\s+([0-9A-Fa-f]{8})\s+(\S+)(.*)$/;
-const REAL_SERVER_LINE = new RegExp(
-  String.raw`^->\s+${ADDRESS_PORT}\s+(Masq|Route|Tunnel|Local)\s+(\d+)\s+(\d+)\s+(\d+)$`,
-);
+const REAL_SERVER_LINE = new RegExp(String.raw`^->\s+${ADDRESS_PORT}\s+(Masq|Route|Tunnel|Local)\s+(\d+)\s+(\d+)\s+(\d+)$`);
 
 /**
  * Parses the kernel's own listing of the IPVS table, `/proc/net/ip_vs` (hex addresses and ports,
@@ -56,11 +54,7 @@ function skipHeaders(lines: readonly Line[]): readonly Line[] {
     throw new IpvsParseError(1, '', 'the input is empty, expected the contents of /proc/net/ip_vs');
   }
   if (!VERSION_LINE.test(version.content)) {
-    throw new IpvsParseError(
-      version.number,
-      version.text,
-      'this is not /proc/net/ip_vs output, which starts with "IP Virtual Server version …"',
-    );
+    throw new IpvsParseError(version.number, version.text, 'this is not /proc/net/ip_vs output, which starts with "IP Virtual Server version …"');
   }
   expectHeader(serviceHeader, SERVICE_HEADER, version.number + 1);
   expectHeader(realServerHeader, REAL_SERVER_HEADER, version.number + 2);
@@ -70,11 +64,7 @@ function skipHeaders(lines: readonly Line[]): readonly Line[] {
 function expectHeader(line: Line | undefined, expected: string, fallbackNumber: number): void {
   // Headers are compared with whitespace collapsed: only the words say which listing this is.
   if (line === undefined || line.content.split(/\s+/).join(' ') !== expected) {
-    throw new IpvsParseError(
-      line?.number ?? fallbackNumber,
-      line?.text ?? '',
-      `expected the /proc/net/ip_vs header "${expected}"`,
-    );
+    throw new IpvsParseError(line?.number ?? fallbackNumber, line?.text ?? '', `expected the /proc/net/ip_vs header "${expected}"`);
   }
 }
 
@@ -114,32 +104,23 @@ function parseService(line: Line, hz: number): Omit<VirtualService, 'realServers
 }
 
 /** What the kernel prints after the scheduler: `[ops] [persistent <jiffies> <netmask hex>]`. */
-function parseServiceFlags(
-  line: Line,
-  rest: string,
-  hz: number,
-): Pick<VirtualService, 'schedulerFlags' | 'persistentSeconds'> {
-  const tokens = rest.trim().split(/\s+/).filter((t) => t !== '');
+function parseServiceFlags(line: Line, rest: string, hz: number): Pick<VirtualService, 'schedulerFlags' | 'persistentSeconds'> {
+  const tokens = rest
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t !== '');
   const schedulerFlags: string[] = [];
   let persistentSeconds: number | undefined;
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];
     if (token === 'ops') {
       schedulerFlags.push('ops');
-    } else if (
-      token === 'persistent' &&
-      /^\d+$/.test(tokens[i + 1] ?? '') &&
-      /^[0-9A-Fa-f]{8}$/.test(tokens[i + 2] ?? '')
-    ) {
+    } else if (token === 'persistent' && /^\d+$/.test(tokens[i + 1] ?? '') && /^[0-9A-Fa-f]{8}$/.test(tokens[i + 2] ?? '')) {
       // Integer division, as the kernel does when it reports the timeout to ipvsadm.
       persistentSeconds = Math.floor(Number(tokens[i + 1]) / hz);
       i += 2;
     } else {
-      throw new IpvsParseError(
-        line.number,
-        line.text,
-        `unexpected "${token}" after the scheduler; expected "ops" or "persistent <jiffies> <netmask>"`,
-      );
+      throw new IpvsParseError(line.number, line.text, `unexpected "${token}" after the scheduler; expected "ops" or "persistent <jiffies> <netmask>"`);
     }
   }
   return persistentSeconds === undefined ? { schedulerFlags } : { schedulerFlags, persistentSeconds };
@@ -148,11 +129,7 @@ function parseServiceFlags(
 function parseRealServer(line: Line): RealServer {
   const match = REAL_SERVER_LINE.exec(line.content);
   if (match === null) {
-    throw new IpvsParseError(
-      line.number,
-      line.text,
-      'expected a real server like "  -> 0A14000B:0050      Masq    1      0          0"',
-    );
+    throw new IpvsParseError(line.number, line.text, 'expected a real server like "  -> 0A14000B:0050      Masq    1      0          0"');
   }
   const [, ipv4Hex, ipv6, portHex, forward, weight, active, inactive] = match;
   return {

@@ -46,9 +46,7 @@ export function judgeRoundRobin(sequence: readonly string[], backends: readonly 
     throw new RangeError(`judgeRoundRobin: backend "${duplicate}" is listed twice in ${backends.join(', ')}`);
   }
   if (sequence.length < backends.length) {
-    throw new RangeError(
-      `judgeRoundRobin: ${backends.length} backends need at least ${backends.length} requests, got ${sequence.length}`,
-    );
+    throw new RangeError(`judgeRoundRobin: ${backends.length} backends need at least ${backends.length} requests, got ${sequence.length}`);
   }
 
   const counts = countAnswers(sequence, backends);
@@ -95,8 +93,7 @@ export function judgeRoundRobin(sequence: readonly string[], backends: readonly 
     if (repeat !== -1) {
       return verdict(
         false,
-        `${sequence[repeat] ?? ''} answered twice in a row (requests ${repeat} and ${repeat + 1}): ` +
-          `that is not round robin (sequence: ${shown})`,
+        `${sequence[repeat] ?? ''} answered twice in a row (requests ${repeat} and ${repeat + 1}): ` + `that is not round robin (sequence: ${shown})`,
       );
     }
   }
@@ -104,12 +101,8 @@ export function judgeRoundRobin(sequence: readonly string[], backends: readonly 
   if (backends.length === 1) {
     return verdict(true, `all ${total} requests were answered by ${backends[0] ?? ''}, the only backend (sequence: ${shown})`);
   }
-  const share =
-    mostCount === leastCount ? `${mostCount} each` : backends.map((b) => `${b} ${counts[b] ?? 0}`).join(', ');
-  return verdict(
-    true,
-    `round robin: ${total} requests went to ${joinWithAnd(backends)} in turn, ${share} (sequence: ${shown})`,
-  );
+  const share = mostCount === leastCount ? `${mostCount} each` : backends.map((b) => `${b} ${counts[b] ?? 0}`).join(', ');
+  return verdict(true, `round robin: ${total} requests went to ${joinWithAnd(backends)} in turn, ${share} (sequence: ${shown})`);
 }
 
 function countAnswers(sequence: readonly string[], backends: readonly string[]): Record<string, number> {
@@ -135,10 +128,7 @@ function firstFailure(sequence: readonly string[], backends: readonly string[]):
   if (entry.startsWith(UNKNOWN_PREFIX)) {
     const body = entry.slice(UNKNOWN_PREFIX.length).replace(/\s+/g, ' ').trim();
     const shownBody = body.length > MAX_SHOWN_BODY_CHARS ? `${body.slice(0, MAX_SHOWN_BODY_CHARS)}…` : body;
-    return (
-      `request ${request} was answered by none of the backends (${backends.join(', ')}): ` +
-      `the reply was ${JSON.stringify(shownBody)}`
-    );
+    return `request ${request} was answered by none of the backends (${backends.join(', ')}): ` + `the reply was ${JSON.stringify(shownBody)}`;
   }
   return `request ${request} was answered by ${entry}, which is not one of the backends (${backends.join(', ')})`;
 }

@@ -132,7 +132,7 @@ export class Engine {
       await container.start();
       const { StatusCode } = (await container.wait()) as { StatusCode: number };
       const logs = await container.logs({ stdout: true, stderr: true, follow: false });
-      const { stdout, stderr } = demux(logs as unknown as Buffer);
+      const { stdout, stderr } = demux(logs);
       return { exitCode: StatusCode, stdout, stderr };
     } finally {
       await container.remove({ force: true }).catch(() => undefined);

@@ -11,7 +11,11 @@ export function imageTag(containersDir: string, name: string): string {
   const dir = path.join(containersDir, name);
   const hash = createHash('sha256');
   for (const file of walk(dir).sort()) {
-    hash.update(file).update('\0').update(readFileSync(path.join(dir, file))).update('\0');
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(path.join(dir, file)))
+      .update('\0');
   }
   return `ipvs-lab/${name}:${hash.digest('hex').slice(0, 12)}`;
 }

@@ -85,7 +85,11 @@ export class StartedLabEnvironment implements AsyncDisposable {
  * Starts a session's private network and its containers, in parallel. On any failure everything
  * already started is removed before the error is rethrown: a failed start leaves nothing behind.
  */
-export async function startLabEnvironment(engine: Engine, spec: EnvironmentSpec, progress: (line: string) => void = () => undefined): Promise<StartedLabEnvironment> {
+export async function startLabEnvironment(
+  engine: Engine,
+  spec: EnvironmentSpec,
+  progress: (line: string) => void = () => undefined,
+): Promise<StartedLabEnvironment> {
   const labels = { [LABEL_MANAGED]: 'true', [LABEL_SERVER]: spec.serverName, [LABEL_SESSION]: spec.sessionId };
   const networkName = `ipvs-lab-${spec.serverName}-${spec.sessionId}`;
   const cleanup = () => engine.removeLabelled(labels).catch(() => undefined);
@@ -118,9 +122,7 @@ export async function startLabEnvironment(engine: Engine, spec: EnvironmentSpec,
     if (failure) throw failure.reason;
     const started = settled.map((r) => (r as PromiseFulfilledResult<readonly [string, StartedTestContainer]>).value);
     const containers = new Map(started);
-    const hosts = new Map(
-      started.map(([name, c]) => [name, { name, containerId: c.getId(), ip: c.getIpAddress(networkName) } satisfies RunningHost] as const),
-    );
+    const hosts = new Map(started.map(([name, c]) => [name, { name, containerId: c.getId(), ip: c.getIpAddress(networkName) } satisfies RunningHost] as const));
     return new StartedLabEnvironment(engine, networkName, containers, hosts, labels);
   } catch (e) {
     await cleanup();

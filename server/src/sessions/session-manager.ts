@@ -71,7 +71,18 @@ export class SessionManager {
       terminal = new TerminalSession(
         {
           file: this.options.dockerCli,
-          args: ['exec', '-it', '-e', 'TERM=xterm-256color', '-w', '/root', environment.host(shellHost(lab).name).containerId, 'sh', '-c', 'if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi'],
+          args: [
+            'exec',
+            '-it',
+            '-e',
+            'TERM=xterm-256color',
+            '-w',
+            '/root',
+            environment.host(shellHost(lab).name).containerId,
+            'sh',
+            '-c',
+            'if command -v bash >/dev/null; then exec bash -l; else exec sh -l; fi',
+          ],
           env: this.options.childEnv,
         },
         { replayCapacity: this.options.replayCapacity },
@@ -79,7 +90,12 @@ export class SessionManager {
       await terminal.waitForOutput(SHELL_READY_TIMEOUT_MS);
       const session = new Session(id, token, lab, environment, terminal, variables, this.options.checkTimeoutMs, this.now);
       this.sessions.set(id, session);
-      this.options.log.info('session started', { sessionId: id, lab: lab.id, ms: this.now() - started, hosts: Object.fromEntries([...environment.hosts].map(([n, h]) => [n, h.ip])) });
+      this.options.log.info('session started', {
+        sessionId: id,
+        lab: lab.id,
+        ms: this.now() - started,
+        hosts: Object.fromEntries([...environment.hosts].map(([n, h]) => [n, h.ip])),
+      });
       return session;
     } catch (e) {
       terminal?.dispose();
@@ -94,7 +110,8 @@ export class SessionManager {
   /** The session, if `token` is its token; 404 for an unknown id, 403 for a wrong or missing token. */
   authenticate(id: string, token: string | undefined): Session {
     const session = this.sessions.get(id);
-    if (!session) throw new HttpError(404, `no session ${id}: it ended, or was removed after ${Math.round(this.options.idleMs / 60000)} minutes without activity`);
+    if (!session)
+      throw new HttpError(404, `no session ${id}: it ended, or was removed after ${Math.round(this.options.idleMs / 60000)} minutes without activity`);
     if (!session.hasToken(token)) throw new HttpError(403, `wrong or missing token for session ${id}`);
     return session;
   }

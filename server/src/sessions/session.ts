@@ -50,7 +50,13 @@ export class Session {
       id: this.id,
       lab: this.lab.id,
       labTitle: this.lab.title,
-      steps: this.lab.steps.map((s) => ({ id: s.id, title: s.title, passed: this.passed.has(s.id), hasCheck: s.checks.length > 0, html: this.stepHtml.get(s.id) ?? '' })),
+      steps: this.lab.steps.map((s) => ({
+        id: s.id,
+        title: s.title,
+        passed: this.passed.has(s.id),
+        hasCheck: s.checks.length > 0,
+        html: this.stepHtml.get(s.id) ?? '',
+      })),
       variables: this.variables,
     };
   }

@@ -36,7 +36,11 @@ function procFromIpvsadm(text: string): string {
       .map((o) => Number(o).toString(16).padStart(2, '0'))
       .join('')
       .toUpperCase()}:${Number(port).toString(16).padStart(4, '0').toUpperCase()}`;
-  const out = ['IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port Forward Weight ActiveConn InActConn'];
+  const out = [
+    'IP Virtual Server version 1.2.1 (size=4096)',
+    'Prot LocalAddress:Port Scheduler Flags',
+    '  -> RemoteAddress:Port Forward Weight ActiveConn InActConn',
+  ];
   for (const line of text.split('\n').slice(3)) {
     const service = /^(TCP|UDP)\s+([\d.]+):(\d+)\s+(\S+)$/.exec(line.trim());
     const real = /^->\s+([\d.]+):(\d+)\s+(\w+)\s+(\d+)\s+(\d+)\s+(\d+)$/.exec(line.trim());
@@ -74,8 +78,19 @@ function contextFor(answer: ExecResult | ((host: string, script: string) => Exec
 }
 const procAnswer = (stdout: string): ExecResult => ({ exitCode: 0, stdout, stderr: '' });
 
-const service = (s: string, scheduler?: string): IpvsServiceCheck => ({ kind: 'ipvs-service', host: 'director', service: s, ...(scheduler ? { scheduler } : {}) });
-const realServers = (s: string, servers: string[], forward: IpvsRealServersCheck['forward'] = 'Masq'): IpvsRealServersCheck => ({ kind: 'ipvs-real-servers', host: 'director', service: s, servers, forward });
+const service = (s: string, scheduler?: string): IpvsServiceCheck => ({
+  kind: 'ipvs-service',
+  host: 'director',
+  service: s,
+  ...(scheduler ? { scheduler } : {}),
+});
+const realServers = (s: string, servers: string[], forward: IpvsRealServersCheck['forward'] = 'Masq'): IpvsRealServersCheck => ({
+  kind: 'ipvs-real-servers',
+  host: 'director',
+  service: s,
+  servers,
+  forward,
+});
 
 async function check(checks: CheckSpec[], answer: Parameters<typeof contextFor>[0], extra: Parameters<typeof contextFor>[1] = {}): Promise<CheckResult> {
   return runChecks(checks, contextFor(answer, extra).ctx);
@@ -90,7 +105,8 @@ const backendIps = new Map([
 
 describe('the fixtures the checks read', () => {
   it('converted ipvsadm output parses like the kernel listing of the same table', () => {
-    const byAddress = (t: ReturnType<typeof parseProcNetIpVs>) => t.services.map((s) => ({ ...s, realServers: [...s.realServers].sort((a, b) => a.address.localeCompare(b.address)) }));
+    const byAddress = (t: ReturnType<typeof parseProcNetIpVs>) =>
+      t.services.map((s) => ({ ...s, realServers: [...s.realServers].sort((a, b) => a.address.localeCompare(b.address)) }));
     assert.deepEqual(byAddress(parseProcNetIpVs(procFromIpvsadm(kernelFixture('rr-masq.ipvsadm-Ln.txt')))), byAddress(parseProcNetIpVs(PROC.rrMasq)));
   });
 
@@ -132,14 +148,23 @@ describe('runChecks', () => {
   });
 
   it('reports the last success when every check passes', async () => {
-    const result = await check([service('TCP 172.17.0.2:80', 'rr'), realServers('TCP 172.17.0.2:80', ['10.20.0.11:80', '10.20.0.12:80'])], procAnswer(PROC.rrMasq));
+    const result = await check(
+      [service('TCP 172.17.0.2:80', 'rr'), realServers('TCP 172.17.0.2:80', ['10.20.0.11:80', '10.20.0.12:80'])],
+      procAnswer(PROC.rrMasq),
+    );
     assert.equal(result.passed, true);
     assert.equal(result.message, 'TCP 172.17.0.2:80 has all 2 backends with Masq forwarding.');
     assert.ok((result.elapsedMs ?? -1) >= 0);
   });
 
   it('runs command checks and returns the author messages', async () => {
-    const cmd: CheckSpec = { kind: 'command', host: 'director', run: 'command -v ipvsadm', failMessage: 'install ipvsadm', passMessage: 'ipvsadm is installed' };
+    const cmd: CheckSpec = {
+      kind: 'command',
+      host: 'director',
+      run: 'command -v ipvsadm',
+      failMessage: 'install ipvsadm',
+      passMessage: 'ipvsadm is installed',
+    };
     const ok = await check([cmd], { exitCode: 0, stdout: '/usr/sbin/ipvsadm\n', stderr: '' });
     assert.equal(ok.passed, true);
     assert.equal(ok.message, 'ipvsadm is installed');
@@ -155,7 +180,7 @@ describe('runChecks', () => {
       assert.equal(result.passed, false);
       assert.equal(
         result.message,
-        'cannot read the IPVS table in director: /proc/net/ip_vs is missing (cat: /proc/net/ip_vs: No such file or directory), so this Docker engine\'s kernel has no IPVS loaded.',
+        "cannot read the IPVS table in director: /proc/net/ip_vs is missing (cat: /proc/net/ip_vs: No such file or directory), so this Docker engine's kernel has no IPVS loaded.",
       );
     }
   });
@@ -241,16 +266,24 @@ describe('ipvs-real-servers on real kernel output', () => {
   it('names the missing backend and the command to add it', async () => {
     const result = await check([realServers(rrService, ['10.20.0.11:80', '10.20.0.12:80', '10.20.0.13:80'])], procAnswer(PROC.rrMasq));
     assert.equal(result.passed, false);
-    assert.equal(result.message, 'Only 2 of the 3 backends are in TCP 172.17.0.2:80: 10.20.0.13:80 is missing (add with ipvsadm -a -t 172.17.0.2:80 -r 10.20.0.13:80 -m).');
+    assert.equal(
+      result.message,
+      'Only 2 of the 3 backends are in TCP 172.17.0.2:80: 10.20.0.13:80 is missing (add with ipvsadm -a -t 172.17.0.2:80 -r 10.20.0.13:80 -m).',
+    );
   });
 
   it('names backends by host name when the session knows their addresses', async () => {
     const result = await check([realServers(rrService, ['10.20.0.11:80', '10.20.0.12:80', '10.20.0.13:80'])], procAnswer(PROC.rrMasq), { hostIps: backendIps });
-    assert.equal(result.message, 'Only 2 of the 3 backends are in TCP 172.17.0.2:80: 10.20.0.13:80 (nginx-3) is missing (add with ipvsadm -a -t 172.17.0.2:80 -r 10.20.0.13:80 -m).');
+    assert.equal(
+      result.message,
+      'Only 2 of the 3 backends are in TCP 172.17.0.2:80: 10.20.0.13:80 (nginx-3) is missing (add with ipvsadm -a -t 172.17.0.2:80 -r 10.20.0.13:80 -m).',
+    );
   });
 
   it('says none is there on a service without real servers', async () => {
-    const result = await check([realServers('TCP 172.17.0.2:8080', ['10.20.0.11:8080', '10.20.0.12:8080'], 'Route')], procAnswer(PROC.mixed), { hostIps: backendIps });
+    const result = await check([realServers('TCP 172.17.0.2:8080', ['10.20.0.11:8080', '10.20.0.12:8080'], 'Route')], procAnswer(PROC.mixed), {
+      hostIps: backendIps,
+    });
     assert.equal(
       result.message,
       'None of the 2 backends is in TCP 172.17.0.2:8080 yet: 10.20.0.11:8080 (nginx-1) and 10.20.0.12:8080 (nginx-2) are missing (add with ipvsadm -a -t 172.17.0.2:8080 -r 10.20.0.11:8080 -g).',
@@ -260,13 +293,19 @@ describe('ipvs-real-servers on real kernel output', () => {
   it('names a real server the step does not want, and how to remove it', async () => {
     const result = await check([realServers(rrService, ['10.20.0.11:80'])], procAnswer(PROC.rrMasq), { hostIps: backendIps });
     assert.equal(result.passed, false);
-    assert.equal(result.message, "Real server 10.20.0.12:80 (nginx-2) is not one of this step's backends (remove it with ipvsadm -d -t 172.17.0.2:80 -r 10.20.0.12:80).");
+    assert.equal(
+      result.message,
+      "Real server 10.20.0.12:80 (nginx-2) is not one of this step's backends (remove it with ipvsadm -d -t 172.17.0.2:80 -r 10.20.0.12:80).",
+    );
   });
 
   it('names a real server added with the wrong port', async () => {
     const result = await check([realServers(rrService, ['10.20.0.11:8080', '10.20.0.12:80'])], procAnswer(PROC.rrMasq));
     assert.equal(result.passed, false);
-    assert.equal(result.message, 'Real server 10.20.0.11:80 has port 80; this step asks for port 8080 (delete it with ipvsadm -d -t 172.17.0.2:80 -r 10.20.0.11:80).');
+    assert.equal(
+      result.message,
+      'Real server 10.20.0.11:80 has port 80; this step asks for port 8080 (delete it with ipvsadm -d -t 172.17.0.2:80 -r 10.20.0.11:80).',
+    );
   });
 
   it('names Route (-g) and Masq (-m) when a backend uses direct routing', async () => {
@@ -281,13 +320,19 @@ describe('ipvs-real-servers on real kernel output', () => {
   it('on the full mixed table, reports the first mismatch in kernel order: the Tunnel backend', async () => {
     const result = await check([realServers(rrService, ['10.20.0.11:80', '10.20.0.12:80', '10.20.0.13:80'])], procAnswer(PROC.mixed));
     assert.equal(result.passed, false);
-    assert.equal(result.message, 'Real server 10.20.0.13:80 uses Tunnel (-i); this step asks for Masq (-m): fix it with ipvsadm -e -t 172.17.0.2:80 -r 10.20.0.13:80 -m.');
+    assert.equal(
+      result.message,
+      'Real server 10.20.0.13:80 uses Tunnel (-i); this step asks for Masq (-m): fix it with ipvsadm -e -t 172.17.0.2:80 -r 10.20.0.13:80 -m.',
+    );
   });
 
   it('fails on a quiesced backend (weight 0), with the command to give it weight', async () => {
     const result = await check([realServers(rrService, ['10.20.0.11:80', '10.20.0.12:80'])], procAnswer(rrQuiescedProc), { hostIps: backendIps });
     assert.equal(result.passed, false);
-    assert.equal(result.message, 'Real server 10.20.0.12:80 (nginx-2) has weight 0, so it gets no new connections: set it with ipvsadm -e -t 172.17.0.2:80 -r 10.20.0.12:80 -m -w 1.');
+    assert.equal(
+      result.message,
+      'Real server 10.20.0.12:80 (nginx-2) has weight 0, so it gets no new connections: set it with ipvsadm -e -t 172.17.0.2:80 -r 10.20.0.12:80 -m -w 1.',
+    );
   });
 
   it('checks the IPv6 service of the mixed table', async () => {
@@ -368,18 +413,22 @@ describe('trafficScript run by a real sh with a stand-in curl', () => {
     assert.equal(verdict.passed, true, verdict.message);
   });
 
-  it('stops after the first failed request, keeping curl\'s error', async () => {
+  it("stops after the first failed request, keeping curl's error", async () => {
     const result = runScript(trafficScript('http://172.17.0.2/', 12), { FAIL_AT: '3' });
     assert.equal(result.stdout, "0\tnginx 2\n0\tnginx 1\n7\tcurl: (7) Failed to connect to 172.17.0.2 port 80 after 0 ms: Couldn't connect to server\n");
     const verdict = await check([traffic(12)], result, { variables: { vip: '172.17.0.2' } });
     assert.equal(verdict.passed, false);
-    assert.equal(verdict.message, "request 3 failed: curl: (7) Failed to connect to 172.17.0.2 port 80 after 0 ms: Couldn't connect to server (10 of 12 requests failed)");
+    assert.equal(
+      verdict.message,
+      "request 3 failed: curl: (7) Failed to connect to 172.17.0.2 port 80 after 0 ms: Couldn't connect to server (10 of 12 requests failed)",
+    );
   });
 
   it('reports a host without curl as such', async () => {
     const noCurl = mkdtempSync(path.join(tmpdir(), 'ipvs-lab-nocurl-'));
     try {
-      for (const tool of ['seq', 'tr', 'cut']) symlinkSync(execFileSync('/bin/sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), path.join(noCurl, tool));
+      for (const tool of ['seq', 'tr', 'cut'])
+        symlinkSync(execFileSync('/bin/sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), path.join(noCurl, tool));
       const stdout = execFileSync('/bin/sh', ['-c', trafficScript('http://172.17.0.2/', 4)], { env: { PATH: noCurl }, encoding: 'utf8' });
       assert.match(stdout, /^127\t.*curl: not found\n$/);
       const verdict = await check([traffic(4)], { exitCode: 0, stdout, stderr: '' }, { variables: { vip: '172.17.0.2' } });
@@ -394,7 +443,12 @@ describe('trafficScript run by a real sh with a stand-in curl', () => {
 describe('parseTrafficOutput', () => {
   it('maps bodies to backend names, errors and unknown bodies', () => {
     const output = ['0\tnginx 2', '0\tnginx 1', '0\t<html>Welcome to nginx!</html>', '7\tcurl: (7) Failed to connect to 172.17.0.2 port 80', ''].join('\n');
-    assert.deepEqual(parseTrafficOutput(output, BACKENDS), ['nginx-2', 'nginx-1', 'unknown:<html>Welcome to nginx!</html>', 'error:curl: (7) Failed to connect to 172.17.0.2 port 80']);
+    assert.deepEqual(parseTrafficOutput(output, BACKENDS), [
+      'nginx-2',
+      'nginx-1',
+      'unknown:<html>Welcome to nginx!</html>',
+      'error:curl: (7) Failed to connect to 172.17.0.2 port 80',
+    ]);
   });
 
   it('gives the exit code when curl printed nothing', () => {
@@ -414,7 +468,7 @@ describe('parseTrafficOutput', () => {
   });
 });
 
-describe('round-robin-traffic on the kernel\'s real sequences', () => {
+describe("round-robin-traffic on the kernel's real sequences", () => {
   const vip = { variables: { vip: '172.17.0.2' } };
 
   it('passes on the rr sequence, and sends the script to the from host', async () => {
@@ -423,7 +477,10 @@ describe('round-robin-traffic on the kernel\'s real sequences', () => {
     const { ctx, calls } = contextFor(procAnswer(scriptOutput(bodies)), vip);
     const result = await runChecks([traffic(bodies.length)], ctx);
     assert.equal(result.passed, true, result.message);
-    assert.equal(result.message, 'round robin: 10 requests went to nginx-1 and nginx-2 in turn, 5 each (sequence: nginx-2 nginx-1 nginx-2 nginx-1 nginx-2 nginx-1 nginx-2 nginx-1 nginx-2 nginx-1)');
+    assert.equal(
+      result.message,
+      'round robin: 10 requests went to nginx-1 and nginx-2 in turn, 5 each (sequence: nginx-2 nginx-1 nginx-2 nginx-1 nginx-2 nginx-1 nginx-2 nginx-1 nginx-2 nginx-1)',
+    );
     assert.deepEqual(result.details?.counts, { 'nginx-1': 5, 'nginx-2': 5 });
     assert.deepEqual(calls, [{ host: 'director', script: trafficScript('http://172.17.0.2/', 10) }]);
   });
@@ -434,21 +491,30 @@ describe('round-robin-traffic on the kernel\'s real sequences', () => {
     const result = await check([traffic(12)], procAnswer(scriptOutput(bodies)), vip);
     assert.equal(result.passed, false);
     assert.ok(result.message.startsWith('nginx-1 answered 9 of 12 requests and nginx-2 only 3'), result.message);
-    assert.ok(result.message.includes('(sequence: nginx-1 nginx-1 nginx-2 nginx-1 nginx-1 nginx-1 nginx-2 nginx-1 nginx-1 nginx-1 nginx-2 nginx-1)'), result.message);
+    assert.ok(
+      result.message.includes('(sequence: nginx-1 nginx-1 nginx-2 nginx-1 nginx-1 nginx-1 nginx-2 nginx-1 nginx-1 nginx-1 nginx-2 nginx-1)'),
+      result.message,
+    );
   });
 
   it('fails on the quiesced sequence: one backend gets everything', async () => {
     const bodies = capturedSequence('rr (weights 3,0 quiesced)');
     const result = await check([traffic(bodies.length)], procAnswer(scriptOutput(bodies)), vip);
     assert.equal(result.passed, false);
-    assert.equal(result.message, 'nginx-1 answered 6 of 6 requests and nginx-2 none: only 1 of the 2 backends is receiving traffic (sequence: nginx-1 nginx-1 nginx-1 nginx-1 nginx-1 nginx-1)');
+    assert.equal(
+      result.message,
+      'nginx-1 answered 6 of 6 requests and nginx-2 none: only 1 of the 2 backends is receiving traffic (sequence: nginx-1 nginx-1 nginx-1 nginx-1 nginx-1 nginx-1)',
+    );
   });
 
   it('names the failing request when the script stopped at request 3', async () => {
     const output = `${scriptOutput(capturedSequence('rr').slice(0, 2))}7\tcurl: (7) Failed to connect to 172.17.0.2 port 80 after 0 ms: Couldn't connect to server\n`;
     const result = await check([traffic(12)], procAnswer(output), vip);
     assert.equal(result.passed, false);
-    assert.equal(result.message, "request 3 failed: curl: (7) Failed to connect to 172.17.0.2 port 80 after 0 ms: Couldn't connect to server (10 of 12 requests failed)");
+    assert.equal(
+      result.message,
+      "request 3 failed: curl: (7) Failed to connect to 172.17.0.2 port 80 after 0 ms: Couldn't connect to server (10 of 12 requests failed)",
+    );
     assert.equal((result.details?.sequence as string[]).length, 12);
   });
 

@@ -11,8 +11,7 @@ import { parseProcNetIpVs } from '../../../server/src/ipvs/parse-proc-net-ip-vs.
 
 // CI clones the repository as <dir>/main with the shared fixtures beside it in <dir>/shared.
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const kernelFixture = (name: string): string =>
-  readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'ipvs', 'kernel-6.1', name), 'utf8');
+const kernelFixture = (name: string): string => readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'ipvs', 'kernel-6.1', name), 'utf8');
 
 const mixed = parseIpvsadmList(kernelFixture('mixed.ipvsadm-Ln.txt'));
 const mixedFromProc = parseProcNetIpVs(kernelFixture('mixed.proc-net-ip_vs.txt'));
@@ -43,9 +42,7 @@ describe('findService', () => {
 
   it('compares with the canonical form even when a table was written by hand', () => {
     const table: IpvsTable = {
-      services: [
-        { protocol: 'TCP', address: '2001:DB8:0::10', port: 80, scheduler: 'rr', schedulerFlags: [], realServers: [] },
-      ],
+      services: [{ protocol: 'TCP', address: '2001:DB8:0::10', port: 80, scheduler: 'rr', schedulerFlags: [], realServers: [] }],
     };
     assert.equal(findService(table, 'TCP', '2001:db8::10', 80)?.scheduler, 'rr');
   });
@@ -88,7 +85,20 @@ describe('canonicalIpAddress', () => {
     it(`writes ${input} as ${expected}`, () => assert.equal(canonicalIpAddress(input), expected));
   }
 
-  for (const input of ['', 'director', '10.0.0.256', '10.0.0', '1:::2', '1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3', '12345::', '[::1]', 'fe80::1%eth0', ':1:2:3:4:5:6:7']) {
+  for (const input of [
+    '',
+    'director',
+    '10.0.0.256',
+    '10.0.0',
+    '1:::2',
+    '1::2::3',
+    '1:2:3:4:5:6:7:8:9',
+    '1:2:3',
+    '12345::',
+    '[::1]',
+    'fe80::1%eth0',
+    ':1:2:3:4:5:6:7',
+  ]) {
     it(`rejects ${JSON.stringify(input)}`, () => assert.equal(canonicalIpAddress(input), undefined));
   }
 });

@@ -191,9 +191,7 @@ function canonical(table: IpvsTable, withSchedulerFlags: boolean): string[] {
     .map((s) => {
       const flags = withSchedulerFlags ? ` (${s.schedulerFlags.join(',')})` : '';
       const head = `${s.protocol} ${s.address}:${s.port} mark=${s.firewallMark ?? '-'} ${s.scheduler}${flags} persistent=${s.persistentSeconds ?? '-'}`;
-      const servers = s.realServers
-        .map((r) => `${r.address}:${r.port} ${r.forward} w${r.weight} a${r.activeConns} i${r.inactiveConns}`)
-        .sort();
+      const servers = s.realServers.map((r) => `${r.address}:${r.port} ${r.forward} w${r.weight} a${r.activeConns} i${r.inactiveConns}`).sort();
       return `${head} -> ${servers.join(' | ')}`;
     })
     .sort();
@@ -217,8 +215,7 @@ describe('parseIpvsadmList and parseProcNetIpVs agree on the same kernel state',
   it('differs only in the scheduler flags, which /proc/net/ip_vs never prints', () => {
     const fromIpvsadm = parseIpvsadmList(kernelFixture('mixed.ipvsadm-Ln.txt'));
     const fromProc = parseProcNetIpVs(kernelFixture('mixed.proc-net-ip_vs.txt'));
-    const withFlags = (t: IpvsTable): string[] =>
-      t.services.filter((s) => s.schedulerFlags.length > 0).map((s) => `${s.port} ${s.schedulerFlags.join(',')}`);
+    const withFlags = (t: IpvsTable): string[] => t.services.filter((s) => s.schedulerFlags.length > 0).map((s) => `${s.port} ${s.schedulerFlags.join(',')}`);
     assert.deepEqual(withFlags(fromIpvsadm), ['443 sh-fallback,sh-port', '8080 mh-port']);
     assert.deepEqual(withFlags(fromProc), []);
   });
@@ -246,9 +243,7 @@ describe('parseIpvsadmList on other lines ipvsadm can print', () => {
         ['FWM', '', 0, 12, [], 30],
       ],
     );
-    assert.deepEqual(table.services[0]?.realServers, [
-      { address: '10.0.0.2', port: 80, forward: 'Local', weight: 1, activeConns: 2, inactiveConns: 3 },
-    ]);
+    assert.deepEqual(table.services[0]?.realServers, [{ address: '10.0.0.2', port: 80, forward: 'Local', weight: 1, activeConns: 2, inactiveConns: 3 }]);
     assert.deepEqual(table.services[2]?.realServers, [
       { address: '::ffff:10.0.0.5', port: 443, forward: 'Tunnel', weight: 7, activeConns: 0, inactiveConns: 0 },
     ]);
@@ -265,7 +260,7 @@ describe('parseIpvsadmList errors', () => {
     const error = parseError(kernelFixture('rr-masq.ipvsadm-L.txt'));
     assert.equal(error.line, 4);
     assert.equal(error.text, 'TCP  489d1da43fb0:80 rr');
-    assert.match(error.message, /^line 4 "TCP  489d1da43fb0:80 rr": "489d1da43fb0" is a name, not an address: .*ipvsadm -Ln/);
+    assert.match(error.message, /^line 4 "TCP {2}489d1da43fb0:80 rr": "489d1da43fb0" is a name, not an address: .*ipvsadm -Ln/);
   });
 
   it('asks for -n when a port is a service name', () => {
@@ -322,7 +317,7 @@ describe('parseIpvsadmList errors', () => {
     const error = parseError(lines.join('\n'));
     assert.equal(error.line, 10);
     assert.equal(error.text, 'TCP  172.17.0.2:8080 mh [mh-port]');
-    assert.match(error.message, /^line 10 "TCP  172\.17\.0\.2:8080 mh \[mh-port\]": unexpected "\[mh-port\]"/);
+    assert.match(error.message, /^line 10 "TCP {2}172\.17\.0\.2:8080 mh \[mh-port\]": unexpected "\[mh-port\]"/);
   });
 
   it('names the line number of a malformed real server line', () => {
@@ -330,7 +325,7 @@ describe('parseIpvsadmList errors', () => {
     lines[5] = '  -> 10.20.0.12:80                Bypass  1      0          38        ';
     const error = parseError(lines.join('\n'));
     assert.equal(error.line, 6);
-    assert.match(error.message, /^line 6 "  -> 10\.20\.0\.12:80 {16}Bypass  1      0          38": expected a real server/);
+    assert.match(error.message, /^line 6 " {2}-> 10\.20\.0\.12:80 {16}Bypass {2}1 {6}0 {10}38": expected a real server/);
   });
 
   it('rejects a line that is neither a service nor a real server', () => {

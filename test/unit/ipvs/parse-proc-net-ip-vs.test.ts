@@ -85,9 +85,7 @@ describe('parseProcNetIpVs on real kernel 6.1 output', () => {
           schedulerFlags: [],
           // Printed as `persistent 75000`: jiffies at the kernel's HZ of 250.
           persistentSeconds: 300,
-          realServers: [
-            { address: '10.20.0.12', port: 443, forward: 'Masq', weight: 1, activeConns: 0, inactiveConns: 0 },
-          ],
+          realServers: [{ address: '10.20.0.12', port: 443, forward: 'Masq', weight: 1, activeConns: 0, inactiveConns: 0 }],
         },
         { protocol: 'TCP', address: '172.17.0.2', port: 8080, scheduler: 'mh', schedulerFlags: [], realServers: [] },
         {
@@ -116,9 +114,7 @@ describe('parseProcNetIpVs on real kernel 6.1 output', () => {
           port: 53,
           scheduler: 'lc',
           schedulerFlags: [],
-          realServers: [
-            { address: '10.20.0.11', port: 53, forward: 'Masq', weight: 1, activeConns: 0, inactiveConns: 0 },
-          ],
+          realServers: [{ address: '10.20.0.11', port: 53, forward: 'Masq', weight: 1, activeConns: 0, inactiveConns: 0 }],
         },
         {
           protocol: 'FWM',
@@ -127,9 +123,7 @@ describe('parseProcNetIpVs on real kernel 6.1 output', () => {
           firewallMark: 7,
           scheduler: 'wrr',
           schedulerFlags: [],
-          realServers: [
-            { address: '10.20.0.11', port: 0, forward: 'Route', weight: 1, activeConns: 0, inactiveConns: 0 },
-          ],
+          realServers: [{ address: '10.20.0.11', port: 0, forward: 'Route', weight: 1, activeConns: 0, inactiveConns: 0 }],
         },
       ],
     } satisfies IpvsTable);
@@ -137,8 +131,7 @@ describe('parseProcNetIpVs on real kernel 6.1 output', () => {
 
   it('converts the persistence timeout with the HZ it is given', () => {
     const text = kernelFixture('mixed.proc-net-ip_vs.txt');
-    const persistent = (hz: number): number | undefined =>
-      parseProcNetIpVs(text, { hz }).services.find((s) => s.port === 443)?.persistentSeconds;
+    const persistent = (hz: number): number | undefined => parseProcNetIpVs(text, { hz }).services.find((s) => s.port === 443)?.persistentSeconds;
     assert.equal(persistent(250), 300);
     assert.equal(persistent(1000), 75);
     assert.equal(persistent(100), 750);
@@ -174,9 +167,7 @@ describe('parseProcNetIpVs on other lines the kernel can print', () => {
         { protocol: 'SCTP', address: '192.168.0.1', port: 3000, firewallMark: undefined, schedulerFlags: [], persistentSeconds: undefined },
       ],
     );
-    assert.deepEqual(table.services[1]?.realServers, [
-      { address: '10.0.0.2', port: 0, forward: 'Local', weight: 1, activeConns: 2, inactiveConns: 3 },
-    ]);
+    assert.deepEqual(table.services[1]?.realServers, [{ address: '10.0.0.2', port: 0, forward: 'Local', weight: 1, activeConns: 2, inactiveConns: 3 }]);
     assert.equal(table.services[3]?.realServers[0]?.address, '::ffff:10.0.0.5');
     assert.equal(table.services[3]?.realServers[0]?.weight, 65535);
   });
@@ -213,7 +204,7 @@ describe('parseProcNetIpVs errors', () => {
     const error = parseError(lines.join('\n'));
     assert.equal(error.line, 6);
     assert.equal(error.text, 'TCP  AC11000Z:1F90 mh');
-    assert.match(error.message, /^line 6 "TCP  AC11000Z:1F90 mh": expected a service/);
+    assert.match(error.message, /^line 6 "TCP {2}AC11000Z:1F90 mh": expected a service/);
   });
 
   it('names the line number of a malformed real server line', () => {
@@ -221,7 +212,7 @@ describe('parseProcNetIpVs errors', () => {
     lines[8] = '  -> 0A14000C:0050      Bypass  1      0          38        ';
     const error = parseError(lines.join('\n'));
     assert.equal(error.line, 9);
-    assert.match(error.message, /^line 9 "  -> 0A14000C:0050      Bypass  1      0          38": expected a real server/);
+    assert.match(error.message, /^line 9 " {2}-> 0A14000C:0050 {6}Bypass {2}1 {6}0 {10}38": expected a real server/);
   });
 
   it('rejects an unknown word after the scheduler', () => {

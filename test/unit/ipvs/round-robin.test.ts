@@ -8,10 +8,7 @@ import { judgeRoundRobin } from '../../../server/src/ipvs/round-robin.js';
 
 // CI clones the repository as <dir>/main with the shared fixtures beside it in <dir>/shared.
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const sequencesText = readFileSync(
-  join(repoRoot, '..', 'shared', 'fixtures', 'ipvs', 'kernel-6.1', 'scheduler-sequences.txt'),
-  'utf8',
-);
+const sequencesText = readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'ipvs', 'kernel-6.1', 'scheduler-sequences.txt'), 'utf8');
 
 /** `rr: nginx 2 nginx 1 …` → `rr` → `['nginx-2', 'nginx-1', …]`, keyed by the label before `:`. */
 const sequences = new Map(
@@ -104,8 +101,7 @@ describe('judgeRoundRobin on made-up sequences', () => {
     assert.equal(verdict.passed, false);
     assert.equal(
       verdict.message,
-      'nginx-2 answered twice in a row (requests 4 and 5): that is not round robin ' +
-        '(sequence: nginx-1 nginx-2 nginx-1 nginx-2 nginx-2 nginx-1)',
+      'nginx-2 answered twice in a row (requests 4 and 5): that is not round robin ' + '(sequence: nginx-1 nginx-2 nginx-1 nginx-2 nginx-2 nginx-1)',
     );
   });
 
@@ -121,10 +117,7 @@ describe('judgeRoundRobin on made-up sequences', () => {
   it('reports a body that matched no backend', () => {
     const verdict = judgeRoundRobin(['nginx-2', 'unknown:<html>\n  502 Bad Gateway\n</html>', 'nginx-2'], TWO);
     assert.equal(verdict.passed, false);
-    assert.equal(
-      verdict.message,
-      'request 2 was answered by none of the backends (nginx-1, nginx-2): the reply was "<html> 502 Bad Gateway </html>"',
-    );
+    assert.equal(verdict.message, 'request 2 was answered by none of the backends (nginx-1, nginx-2): the reply was "<html> 502 Bad Gateway </html>"');
   });
 
   it('reports a name that is not one of the backends', () => {

@@ -35,7 +35,18 @@ describe('parseServiceAddress', () => {
   });
 
   it('rejects text that is not of the form "TCP 10.0.0.1:80", quoting it', () => {
-    for (const text of ['', 'TCP', 'TCP 1.2.3.4', 'tcp 1.2.3.4:80', 'FWM 7', 'HTTP 1.2.3.4:80', 'TCP ::1:80', 'TCP host:80', 'TCP 1.2.3.4:80 rr', 'TCP 1.2.3.4:123456']) {
+    for (const text of [
+      '',
+      'TCP',
+      'TCP 1.2.3.4',
+      'tcp 1.2.3.4:80',
+      'FWM 7',
+      'HTTP 1.2.3.4:80',
+      'TCP ::1:80',
+      'TCP host:80',
+      'TCP 1.2.3.4:80 rr',
+      'TCP 1.2.3.4:123456',
+    ]) {
       assert.throws(() => parseServiceAddress(text), { message: `service ${JSON.stringify(text)} is not of the form "TCP 10.0.0.1:80"` }, text);
     }
   });

@@ -4,7 +4,13 @@ import { FlowControl, HIGH_WATERMARK, LOW_WATERMARK } from '../../../server/src/
 
 function recorder(startOffset = 0, high = 100, low = 20) {
   const events: string[] = [];
-  const flow = new FlowControl(startOffset, () => events.push('pause'), () => events.push('resume'), high, low);
+  const flow = new FlowControl(
+    startOffset,
+    () => events.push('pause'),
+    () => events.push('resume'),
+    high,
+    low,
+  );
   return { flow, events };
 }
 
@@ -12,7 +18,17 @@ describe('FlowControl', () => {
   it('uses the documented watermarks by default', () => {
     assert.equal(HIGH_WATERMARK, 2 * 1024 * 1024);
     assert.equal(LOW_WATERMARK, 512 * 1024);
-    assert.throws(() => new FlowControl(0, () => undefined, () => undefined, 10, 10), /low watermark 10 must be below the high watermark 10/);
+    assert.throws(
+      () =>
+        new FlowControl(
+          0,
+          () => undefined,
+          () => undefined,
+          10,
+          10,
+        ),
+      /low watermark 10 must be below the high watermark 10/,
+    );
   });
 
   it('pauses once above the high watermark and resumes only below the low one', () => {
@@ -56,7 +72,7 @@ describe('FlowControl', () => {
 
   it('never lets unacked output grow past high + one chunk before pausing (random traffic)', () => {
     let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const { flow } = recorder(0, 10_000, 2_000);
     let sent = 0;
     let acked = 0;

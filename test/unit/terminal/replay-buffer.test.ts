@@ -99,7 +99,11 @@ describe('ReplayBuffer', () => {
 
   it('rejects a capacity that is not positive', () => {
     for (const capacity of [0, -1, -0.5, Number.NaN]) {
-      assert.throws(() => new ReplayBuffer(capacity), (e: unknown) => e instanceof RangeError && e.message === `replay buffer capacity must be positive, got ${capacity}`, String(capacity));
+      assert.throws(
+        () => new ReplayBuffer(capacity),
+        (e: unknown) => e instanceof RangeError && e.message === `replay buffer capacity must be positive, got ${capacity}`,
+        String(capacity),
+      );
     }
   });
 
