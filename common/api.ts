@@ -25,6 +25,8 @@ export interface StepState {
   readonly hasCheck: boolean;
   /** The step's markdown rendered to HTML, with this session's variables filled in. */
   readonly html: string;
+  /** What a learner would type to complete the step, variables filled in; the page hides it behind "Show solution". */
+  readonly solution: readonly string[];
 }
 
 export interface SessionState {

@@ -38,7 +38,7 @@ async function waitForCommandDone(page: Page, command: string, timeoutMs = 180_0
 /** Clicks every Run button of the current step in turn, waiting for each command to finish. */
 async function runAll(page: Page): Promise<string[][]> {
   const outputs: string[][] = [];
-  const blocks = await page.$$('#step .command');
+  const blocks = await page.$$('#step > .command');
   for (const block of blocks) {
     const command = (await block.getAttribute('data-command')) ?? '';
     await block.$eval('button.run', (b) => (b as HTMLButtonElement).click());
@@ -101,6 +101,10 @@ describe('a learner completes the IPVS intro lab in the browser', { skip }, () =
     assert.equal(await check(page).then((r) => r.passed), true, 'the intro has no check: Mark as done');
     await page.click('#next');
     assert.equal(await currentStep(page), 'install');
+    const solution = page.locator('#step details.solution');
+    assert.equal(await solution.locator('summary').textContent(), 'Show solution');
+    assert.equal(await solution.locator('.command').first().getAttribute('data-command'), 'apt-get install -y ipvsadm');
+    assert.equal(await solution.evaluate((d) => (d as HTMLDetailsElement).open), false, 'the solution starts folded');
     const before = await check(page);
     assert.equal(before.passed, false);
     assert.match(before.text, /ipvsadm is not installed yet/);

@@ -47,6 +47,7 @@ describe('session lifecycle on a real engine', () => {
     assert.equal(state.variables.vip, state.variables['host.ip']);
     const service = state.steps.find((s) => s.id === 'service')!;
     assert.ok(service.html.includes(`ipvsadm -A -t ${state.variables.vip}:80 -s rr`), 'step text has the session address filled in');
+    assert.deepEqual(service.solution, [`ipvsadm -A -t ${state.variables.vip}:80 -s rr`]);
   });
 
   it('gives a shell in the host container that answers, with the backends reachable by address', async () => {

@@ -88,11 +88,38 @@ function renderProgress(): void {
   );
 }
 
+/** The step's solution, folded away so it does not give itself away; same Copy and Run buttons as the text's commands. */
+function solutionBlock(lines: readonly string[]): HTMLElement {
+  const details = document.createElement('details');
+  details.className = 'solution';
+  const summary = document.createElement('summary');
+  summary.textContent = 'Show solution';
+  details.append(summary);
+  for (const line of lines) {
+    const block = document.createElement('div');
+    block.className = 'command';
+    block.dataset.command = line;
+    const pre = document.createElement('pre');
+    pre.append(Object.assign(document.createElement('code'), { textContent: line }));
+    const actions = document.createElement('div');
+    actions.className = 'command-actions';
+    for (const [cls, label] of [
+      ['copy', 'Copy'],
+      ['run', 'Run'],
+    ] as const)
+      actions.append(Object.assign(document.createElement('button'), { type: 'button', className: cls, textContent: label }));
+    block.append(pre, actions);
+    details.append(block);
+  }
+  return details;
+}
+
 function show(index: number): void {
   current = Math.max(0, Math.min(state.steps.length - 1, index));
   localStorage.setItem(stepKey, String(current));
   const step = state.steps[current]!;
   stepBox.innerHTML = step.html; // rendered by the server from the lab's markdown, raw HTML disabled
+  if (step.solution.length > 0) stepBox.append(solutionBlock(step.solution));
   stepBox.dataset.step = step.id;
   stepBox.scrollTop = 0;
   checkButton.textContent = step.hasCheck ? 'Check' : 'Mark as done';

@@ -29,10 +29,12 @@ export function labPassed(result: LabTestResult): boolean {
 
 function xml(s: string): string {
   // Characters XML 1.0 cannot hold at all (terminal control codes) are dropped, the rest escaped.
-  return s
-    // eslint-disable-next-line no-control-regex -- matching control characters is the point
-    .replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd]/gu, '')
-    .replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return (
+    s
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      .replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd]/gu, '')
+      .replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)
+  );
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(3);

@@ -4,6 +4,7 @@ import type { CheckContext } from '../checks/check-context.js';
 import { runChecks } from '../checks/run-checks.js';
 import type { Lab } from '../labs/lab.js';
 import { renderStep } from '../labs/render-step.js';
+import { fillTemplate } from '../labs/template.js';
 import type { StartedLabEnvironment } from '../runtime/lab-environment.js';
 import type { TerminalSession } from '../terminal/terminal-session.js';
 
@@ -56,6 +57,7 @@ export class Session {
         passed: this.passed.has(s.id),
         hasCheck: s.checks.length > 0,
         html: this.stepHtml.get(s.id) ?? '',
+        solution: s.solution.map((line) => fillTemplate(line, this.variables)),
       })),
       variables: this.variables,
     };
