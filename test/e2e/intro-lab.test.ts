@@ -18,12 +18,21 @@ async function screenLines(page: Page): Promise<string[]> {
   return page.$$eval('.xterm-rows > div', (rows) => rows.map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
 }
 
-/** Waits until `command` shows on the screen followed, later, by an idle prompt on the last line. */
-async function waitForCommandDone(page: Page, command: string, timeoutMs = 180_000): Promise<string[]> {
+/**
+ * Waits until `command` shows on the screen followed, later, by an idle prompt on the last line.
+ * `before` is the screen before the command was typed: until the screen differs from it, an older
+ * run of the same command could pass for this one.
+ */
+async function waitForCommandDone(page: Page, command: string, before: readonly string[], timeoutMs = 180_000): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   const head = command.slice(0, 40);
   for (;;) {
     const lines = await screenLines(page);
+    if (lines.join('\n') === before.join('\n')) {
+      if (Date.now() > deadline) throw new Error(`"${command}" never showed on the screen`);
+      await page.waitForTimeout(100);
+      continue;
+    }
     const last = lines
       .map((l, i) => [l, i] as const)
       .filter(([l]) => l !== '')
@@ -41,8 +50,9 @@ async function runAll(page: Page): Promise<string[][]> {
   const blocks = await page.$$('#step > .command');
   for (const block of blocks) {
     const command = (await block.getAttribute('data-command')) ?? '';
+    const before = await screenLines(page);
     await block.$eval('button.run', (b) => (b as HTMLButtonElement).click());
-    outputs.push(await waitForCommandDone(page, command));
+    outputs.push(await waitForCommandDone(page, command, before));
   }
   return outputs;
 }
@@ -133,15 +143,17 @@ describe('a learner completes the IPVS intro lab in the browser', { skip }, () =
     assert.equal(await currentStep(page), 'service');
     const wrong = `ipvsadm -A -t ${vip}:80 -s wrr`;
     await page.click('#terminal');
+    const beforeWrong = await screenLines(page);
     await page.keyboard.type(`${wrong}\n`);
-    await waitForCommandDone(page, wrong);
+    await waitForCommandDone(page, wrong, beforeWrong);
     const result = await check(page);
     assert.equal(result.passed, false);
     assert.equal(result.text, `✗ TCP ${vip}:80 uses scheduler wrr; this step asks for rr (change it with ipvsadm -E -t ${vip}:80 -s rr).`);
     const fix = `ipvsadm -D -t ${vip}:80`;
     await page.click('#terminal'); // the Check button has the focus now
+    const beforeFix = await screenLines(page);
     await page.keyboard.type(`${fix}\n`);
-    await waitForCommandDone(page, fix);
+    await waitForCommandDone(page, fix, beforeFix);
   });
 
   it('finishes every step with Run and Check', async () => {
