@@ -28,3 +28,38 @@ export async function countSessionContainers(sessionId: string): Promise<number>
   const docker = (await getContainerRuntimeClient()).container.dockerode;
   return (await docker.listContainers({ all: true, filters: { label: [`${LABEL_SESSION}=${sessionId}`] } })).length;
 }
+
+/** Server names the tests use; nothing else may use these prefixes. */
+export const TEST_SERVER_PREFIXES = ['test-', 'crash-', 'term-', 'idle-', 'cli-'];
+
+/**
+ * Removes what test runs that were killed left on this engine (each run has its own server name,
+ * so no server start reaps them). Only containers older than an hour: never a running test's.
+ */
+export async function reapStaleTestContainers(): Promise<number> {
+  const docker = (await getContainerRuntimeClient()).container.dockerode;
+  const cutoff = Date.now() / 1000 - 3600;
+  const stale = (await docker.listContainers({ all: true, filters: { label: [`${LABEL_MANAGED}=true`] } })).filter(
+    (c) => c.Created < cutoff && TEST_SERVER_PREFIXES.some((p) => (c.Labels[LABEL_SERVER] ?? '').startsWith(p)),
+  );
+  await Promise.all(
+    stale.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+  const networks = await docker.listNetworks({ filters: { label: [`${LABEL_MANAGED}=true`] } });
+  await Promise.all(
+    networks
+      .filter((n) => TEST_SERVER_PREFIXES.some((p) => (n.Labels?.[LABEL_SERVER] ?? '').startsWith(p)) && Date.parse(n.Created) / 1000 < cutoff)
+      .map((n) =>
+        docker
+          .getNetwork(n.Id)
+          .remove()
+          .catch(() => undefined),
+      ),
+  );
+  return stale.length;
+}

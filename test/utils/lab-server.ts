@@ -8,6 +8,7 @@ import { loadConfig, PROJECT_ROOT, type Config } from '../../server/src/config.j
 import { loadLabs } from '../../server/src/labs/lab-loader.js';
 import { silentLogger, consoleLogger } from '../../server/src/logger.js';
 import { LabServer } from '../../server/src/server.js';
+import { reapStaleTestContainers } from './engine.js';
 
 export interface RunningLabServer extends AsyncDisposable {
   readonly server: LabServer;
@@ -27,6 +28,7 @@ export async function startLabServer(overrides: Partial<Config> = {}): Promise<R
   const log = process.env.IPVS_LAB_TEST_LOG ? consoleLogger() : silentLogger;
   const childEnv = Object.fromEntries(Object.entries(process.env).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
   const server = new LabServer({ config, labs, webDist: path.join(PROJECT_ROOT, 'dist', 'web'), log, childEnv });
+  await reapStaleTestContainers().catch(() => 0);
   const address = await server.listen();
   const result = await server.ready;
   if (!result) {
