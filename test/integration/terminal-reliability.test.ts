@@ -37,12 +37,13 @@ describe('terminal reliability', () => {
   it('a page that drops mid-output and reconnects gets every line exactly once, in order', async () => {
     const first = await TerminalClient.connect(url(a));
     await first.waitFor(/root@host/);
-    first.send('for i in $(seq 1 300); do echo line-$i; sleep 0.005; done; echo finished-$((1+1))\r');
+    // Few sleeps: a fork costs a tenth of a second on the emulated VM engine.
+    first.send('for i in $(seq 1 300); do echo line-$i; [ $((i % 20)) = 0 ] && sleep 0.1; done; echo finished-$((1+1))\r');
     await first.waitFor(/line-40\r\n/);
     await first.close();
     const seen = first.output;
     const resumed = await TerminalClient.connect(url(a), { resumeFrom: first.received });
-    await resumed.waitFor(/finished-2/, 30_000);
+    await resumed.waitFor(/finished-2/, 120_000);
     const all = seen + resumed.output;
     const lines = [...all.matchAll(/^line-(\d+)\r$/gm)].map((m) => Number(m[1]));
     assert.deepEqual(
@@ -187,8 +188,13 @@ describe('terminal reliability', () => {
     assert.ok(/unaffected-8/.test(await typeAndWait(bystander, 'echo unaffected-$((4+4))')), 'the other session answers');
     await bystander.close();
     const same = await TerminalClient.connect(url(a), { cols: 100, rows: 30 });
-    same.send('\x03'); // whatever the fuzz left on the command line (valid frames can occur in it)
-    assert.ok(/same-session-ok-10/.test(await typeAndWait(same, 'echo same-session-ok-$((5+5))')), 'the fuzzed session still answers');
+    // Clear whatever the fuzz left on the command line (valid frames can occur in it). Bash drops
+    // keys typed while it handles the interrupt, so the sentinel line may lose its first letters:
+    // it only has to reach the shell, which its marker proves.
+    same.send('\x03');
+    await typeAndWait(same, 'true');
+    const answer = await typeAndWait(same, 'echo same-session-ok-$((5+5))');
+    assert.ok(/same-session-ok-10/.test(answer), `the fuzzed session still answers; it printed ${JSON.stringify(answer.slice(-300))}`);
     await same.close();
   });
 });

@@ -24,8 +24,15 @@ export class TerminalClient {
     ws.on('message', (raw) => {
       const parsed = parseServerMessage(wsText(raw));
       // A bad frame is kept as an error message rather than thrown: a throw here would crash the process.
-      this.messages.push(parsed.ok ? parsed.message : { type: 'error', message: `bad frame from server: ${parsed.error}` });
+      // Output frames are kept only with keepOutput: a benchmark streaming 200 MB must not hold it all.
+      if (!parsed.ok || parsed.message.type !== 'output' || this.keepOutput)
+        this.messages.push(parsed.ok ? parsed.message : { type: 'error', message: `bad frame from server: ${parsed.error}` });
       if (!parsed.ok) return;
+      if (parsed.message.type === 'ready') {
+        // Output starts here: nothing before it is owed, so neither counter may lag behind it.
+        this.received = Math.max(this.received, parsed.message.offset);
+        this.acked = Math.max(this.acked, parsed.message.offset);
+      }
       if (parsed.message.type === 'output') {
         const m = parsed.message;
         const skip = this.received - m.offset;

@@ -12,6 +12,9 @@ export interface Disposable {
   dispose(): void;
 }
 
+/** Largest output chunk handed to listeners at once (UTF-16 code units). */
+const MAX_CHUNK = 64 * 1024;
+
 type OutputListener = (offset: number, data: string) => void;
 type ExitListener = (exitCode: number) => void;
 
@@ -130,6 +133,33 @@ export class TerminalSession {
     p?.kill();
   }
 
+  /**
+   * Output of one event-loop turn goes out as one chunk: a flooding shell otherwise yields a frame
+   * per 4 KiB pty read, and the JSON and WebSocket cost per frame dominates. Waiting for the turn
+   * to end costs well under a millisecond of latency; a chunk is sent at once when it reaches
+   * MAX_CHUNK, so a flood still streams.
+   */
+  private pending = '';
+  private flushScheduled = false;
+
+  private collect(data: string): void {
+    this.pending += data;
+    if (this.pending.length >= MAX_CHUNK) return this.flush();
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (!this.pending) return;
+    const data = this.pending;
+    this.pending = '';
+    const offset = this.buffer.append(data);
+    for (const l of this.outputListeners) l(offset, data);
+  }
+
   private spawn(): void {
     const p = pty.spawn(this.command.file, [...this.command.args], {
       name: 'xterm-256color',
@@ -139,12 +169,10 @@ export class TerminalSession {
     });
     this.process = p;
     if (this.holds.size > 0) p.pause();
-    p.onData((data) => {
-      const offset = this.buffer.append(data);
-      for (const l of this.outputListeners) l(offset, data);
-    });
+    p.onData((data) => this.collect(data));
     p.onExit(({ exitCode }) => {
       if (this.process !== p) return;
+      this.flush();
       this.process = undefined;
       if (this.disposed) return;
       const offset = this.buffer.append(`\r\n[the shell exited with code ${exitCode}; press Enter for a new one]\r\n`);

@@ -1,0 +1,189 @@
+/**
+ * The server under test as a child process, so its own memory (VmRSS, VmHWM) can be read from
+ * /proc, and the in-process variant for benchmarks that only need an address. Both remove every
+ * container carrying their server name when stopped, whether the server cleaned up or crashed.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../server/src/config.js';
+import { Engine, LABEL_MANAGED, LABEL_SERVER } from '../../server/src/runtime/engine.js';
+import { startLabServer, uniqueServerName } from '../../test/utils/lab-server.js';
+import { startServerProcess, type ServerProcess } from '../../test/utils/server-process.js';
+import { owe } from './cleanup.js';
+
+export interface ProcMemory {
+  /** Resident set size now. */
+  readonly rssBytes: number;
+  /** Peak resident set size since the process started (VmHWM). */
+  readonly hwmBytes: number;
+}
+
+export interface BenchServer {
+  readonly baseUrl: string;
+  readonly serverName: string;
+  /** Set for a child process; undefined when the server runs inside the benchmark. */
+  readonly pid: number | undefined;
+  /** What ran: the built dist/, the TypeScript source through tsx, or this process. */
+  readonly origin: 'dist' | 'source' | 'in-process';
+  memory(): ProcMemory;
+  /** Stops the server and removes whatever it left; resolves with the containers that had to be removed for it. */
+  stop(): Promise<number>;
+}
+
+/** Reads VmRSS and VmHWM of a live process. */
+export function readMemory(pid: number): ProcMemory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (!m) throw new Error(`/proc/${pid}/status has no ${field}`);
+    return Number(m[1]) * 1024;
+  };
+  return { rssBytes: kib('VmRSS'), hwmBytes: kib('VmHWM') };
+}
+
+/** Samples a process's RSS on a timer and keeps the peak; stop() ends the timer. */
+export class MemorySampler {
+  private readonly timer: NodeJS.Timeout;
+  readonly baseline: ProcMemory;
+  peakRssBytes: number;
+  samples = 0;
+
+  constructor(
+    private readonly read: () => ProcMemory,
+    intervalMs = 100,
+  ) {
+    this.baseline = read();
+    this.peakRssBytes = this.baseline.rssBytes;
+    this.timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  sample(): ProcMemory {
+    const m = this.read();
+    this.samples++;
+    this.peakRssBytes = Math.max(this.peakRssBytes, m.rssBytes);
+    return m;
+  }
+
+  /** Stops sampling; returns the final reading and the growth of the peak over the baseline. */
+  stop(): { final: ProcMemory; peakRssBytes: number; rssGrowthBytes: number; hwmGrowthBytes: number } {
+    clearInterval(this.timer);
+    const final = this.sample();
+    return {
+      final,
+      peakRssBytes: this.peakRssBytes,
+      rssGrowthBytes: this.peakRssBytes - this.baseline.rssBytes,
+      hwmGrowthBytes: final.hwmBytes - this.baseline.hwmBytes,
+    };
+  }
+}
+
+/**
+ * The first server or common source file newer than its build in dist/, if any. A stale dist/
+ * would measure yesterday's server (say, without flow control), so then the source runs instead.
+ */
+export function staleDistFile(): string | undefined {
+  const roots = ['server/src', 'common'];
+  const walk = (rel: string): string[] =>
+    readdirSync(path.join(PROJECT_ROOT, rel)).flatMap((name) => {
+      const child = `${rel}/${name}`;
+      if (statSync(path.join(PROJECT_ROOT, child)).isDirectory()) return walk(child);
+      return child.endsWith('.ts') && !child.endsWith('.d.ts') ? [child] : [];
+    });
+  for (const file of roots.flatMap(walk)) {
+    const built = path.join(PROJECT_ROOT, 'dist', file.replace(/\.ts$/, '.js'));
+    if (!existsSync(built) || statSync(built).mtimeMs < statSync(path.join(PROJECT_ROOT, file)).mtimeMs) return file;
+  }
+  return undefined;
+}
+
+/**
+ * startServerProcess (test/utils) runs dist/ only; this is the same with the source through tsx,
+ * for when dist/ is older than the source. In its own process group, so a Ctrl-C on the terminal
+ * reaches only the benchmark, which then stops the server once, cleanly.
+ */
+async function startSourceServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let log = '';
+  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const waitForLog = async (pattern: RegExp, timeoutMs = 300_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!pattern.test(log)) {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before logging ${pattern}:\n${log}`);
+      if (Date.now() > deadline) throw new Error(`server did not log ${pattern} within ${timeoutMs} ms:\n${log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  try {
+    await waitForLog(/serves \d+ lab\(s\) on http:\/\/[^:]+:\d+\//, 60_000);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  const port = /serves \d+ lab\(s\) on http:\/\/[^:]+:(\d+)\//.exec(log)![1];
+  return { child, baseUrl: `http://127.0.0.1:${port}`, log: () => log, waitForLog };
+}
+
+/** Removes every container and network carrying this server name; returns how many containers there were. */
+export async function removeLeftovers(serverName: string): Promise<number> {
+  const engine = await Engine.connect(process.env.DOCKER_HOST ?? 'the default Docker socket');
+  return (await engine.removeLabelled({ [LABEL_MANAGED]: 'true', [LABEL_SERVER]: serverName })).containers;
+}
+
+function waitForExit(child: ServerProcess['child'], timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/**
+ * Starts the server as a child process (dist/ when it is up to date, else the source) on a free
+ * loopback port, without requiring IPVS, and waits until it can start sessions.
+ */
+export async function startChildServer(prefix: string, env: Record<string, string> = {}): Promise<BenchServer> {
+  const serverName = uniqueServerName(prefix);
+  const fullEnv = { HOST: '127.0.0.1', IPVS_LAB_SERVER_NAME: serverName, IPVS_LAB_REQUIRE_IPVS: 'false', ...env };
+  const stale = staleDistFile();
+  if (stale) console.log(`  (dist/ is older than ${stale}: the server runs from the TypeScript source through tsx)`);
+  const proc = stale ? await startSourceServerProcess(fullEnv) : await startServerProcess(fullEnv);
+  const pid = proc.child.pid!;
+  const stop = owe(async () => {
+    if (proc.child.exitCode === null && proc.child.signalCode === null) {
+      // A Ctrl-C on the terminal may already have reached a server in our process group: a second signal would make it skip its cleanup.
+      await new Promise((r) => setTimeout(r, 300));
+      if (!/removing every session's containers/.test(proc.log())) proc.child.kill('SIGTERM');
+      if (!(await waitForExit(proc.child, 120_000))) proc.child.kill('SIGKILL');
+    }
+    return removeLeftovers(serverName);
+  });
+  try {
+    await proc.waitForLog(/ready: sessions can start|cannot start sessions/, 600_000);
+    if (/cannot start sessions/.test(proc.log())) throw new Error(`the server cannot start sessions:\n${proc.log()}`);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { baseUrl: proc.baseUrl, serverName, pid, origin: stale ? 'source' : 'dist', memory: () => readMemory(pid), stop };
+}
+
+/** The real server inside this process (test/utils/lab-server), for benchmarks that need no memory figures. */
+export async function startInProcessServer(prefix: string): Promise<BenchServer> {
+  const serverName = uniqueServerName(prefix);
+  const lab = await startLabServer({ requireIpvs: false, serverName });
+  const stop = owe(async () => {
+    await lab.stop();
+    return removeLeftovers(serverName);
+  });
+  return { baseUrl: lab.baseUrl, serverName, pid: undefined, origin: 'in-process', memory: () => readMemory(process.pid), stop };
+}
