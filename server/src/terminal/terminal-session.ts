@@ -14,6 +14,10 @@ export interface Disposable {
 
 /** Largest output chunk handed to listeners at once (UTF-16 code units). */
 const MAX_CHUNK = 64 * 1024;
+/** While flooding, output arriving this soon after the last chunk is batched with what follows. */
+const BATCH_WINDOW_MS = 4;
+/** A chunk at least this large means the shell is flooding (a pty read is at most 4 KiB). */
+const FLOOD_CHUNK = 1024;
 
 type OutputListener = (offset: number, data: string) => void;
 type ExitListener = (exitCode: number) => void;
@@ -126,6 +130,7 @@ export class TerminalSession {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    clearTimeout(this.flushTimer);
     const p = this.process;
     this.process = undefined;
     this.outputListeners.clear();
@@ -134,25 +139,32 @@ export class TerminalSession {
   }
 
   /**
-   * Output of one event-loop turn goes out as one chunk: a flooding shell otherwise yields a frame
-   * per 4 KiB pty read, and the JSON and WebSocket cost per frame dominates. Waiting for the turn
-   * to end costs well under a millisecond of latency; a chunk is sent at once when it reaches
-   * MAX_CHUNK, so a flood still streams.
+   * A flooding shell yields a pty read every few KiB, and the JSON and WebSocket cost per frame
+   * then dominates. So output that follows a flush within BATCH_WINDOW_MS is gathered and sent
+   * together when the window ends (or at MAX_CHUNK). Only while the shell floods (the last chunk
+   * was large): output after a quiet spell or a small chunk, such as the echo of a keystroke,
+   * goes out at once, so interactive latency does not pay for batching.
    */
   private pending = '';
-  private flushScheduled = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private lastFlush = 0;
+  private lastFlushSize = 0;
 
   private collect(data: string): void {
     this.pending += data;
     if (this.pending.length >= MAX_CHUNK) return this.flush();
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (this.flushTimer) return;
+    if (this.lastFlushSize < FLOOD_CHUNK) return this.flush();
+    const wait = this.lastFlush + BATCH_WINDOW_MS - performance.now();
+    if (wait <= 0) return this.flush();
+    this.flushTimer = setTimeout(() => this.flush(), wait);
   }
 
   private flush(): void {
-    this.flushScheduled = false;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.lastFlush = performance.now();
+    this.lastFlushSize = this.pending.length;
     if (!this.pending) return;
     const data = this.pending;
     this.pending = '';
