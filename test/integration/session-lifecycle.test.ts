@@ -9,6 +9,7 @@ import { apiClient } from '../utils/api.js';
 import { countLabelled } from '../utils/engine.js';
 import { startLabServer, type RunningLabServer } from '../utils/lab-server.js';
 import { TerminalClient, terminalUrl } from '../utils/terminal-client.js';
+import { waitForSize } from '../utils/terminal-size.js';
 
 describe('session lifecycle on a real engine', () => {
   let lab: RunningLabServer;
@@ -55,8 +56,9 @@ describe('session lifecycle on a real engine', () => {
     const term = await TerminalClient.connect(terminalUrl(lab.baseUrl, session.id, session.token), { cols: 120, rows: 40 });
     try {
       await term.waitFor(/root@host/);
-      term.send('echo "sum=$((6*7))"; hostname; stty size\r');
-      await term.waitFor(/sum=42\r\nhost\r\n40 120/);
+      term.send('echo "sum=$((6*7))"; hostname\r');
+      await term.waitFor(/sum=42\r\nhost\r\n/);
+      await waitForSize(term, '40 120'); // the size the page said hello with
       const mark = term.output.length;
       term.send(`curl -s ${state.variables['nginx-2.ip']}\r`);
       await term.waitFor(/nginx 2/, 15_000, mark);

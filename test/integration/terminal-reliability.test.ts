@@ -15,6 +15,7 @@ import { HIGH_WATERMARK } from '../../server/src/terminal/flow-control.js';
 import { apiClient } from '../utils/api.js';
 import { startLabServer, type RunningLabServer } from '../utils/lab-server.js';
 import { TerminalClient, terminalUrl } from '../utils/terminal-client.js';
+import { waitForSize } from '../utils/terminal-size.js';
 
 describe('terminal reliability', () => {
   let lab: RunningLabServer;
@@ -123,22 +124,12 @@ describe('terminal reliability', () => {
     await page.nextMessage('error');
     page.sendRaw('{"type":"resize","cols":1e999,"rows":-5}'); // Infinity after JSON.parse
     await page.nextMessage('error');
-    // The docker client passes a resize on to the container asynchronously: poll for it.
-    const sizeBecomes = async (expected: string) => {
-      let last = '';
-      for (let i = 0; i < 25; i++) {
-        last = (await typeAndWait(page, 'stty size')).match(/\r(\d+ \d+)\r/)?.[1] ?? '';
-        if (last === expected) return;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      assert.fail(`stty size stayed ${last}; expected ${expected}`);
-    };
     raw({ type: 'resize', cols: 0, rows: -3 });
-    await sizeBecomes('1 2');
+    await waitForSize(page, '1 2');
     raw({ type: 'resize', cols: 100000, rows: 99999.7 });
-    await sizeBecomes('200 500');
+    await waitForSize(page, '200 500');
     raw({ type: 'resize', cols: 120.9, rows: 40.2 });
-    await sizeBecomes('40 120');
+    await waitForSize(page, '40 120');
     await page.close();
   });
 
