@@ -128,8 +128,12 @@ describe('session lifecycle on a real engine', () => {
     );
   });
 
-  it('removes every container and the network on DELETE', async () => {
+  it('removes every container and the network on DELETE, and tells attached pages', async () => {
+    const page = await TerminalClient.connect(terminalUrl(lab.baseUrl, session.id, session.token));
+    await page.nextMessage('ready');
+    const closed = new Promise<[number, string]>((resolve) => page.ws.once('close', (code, reason) => resolve([code, reason.toString()])));
     assert.equal(await api.remove(session), 204);
+    assert.deepEqual(await closed, [1008, 'the session has ended']);
     assert.deepEqual(await countLabelled({ server: lab.config.serverName, session: session.id }), { containers: 0, networks: 0 });
     assert.equal((await api.call('GET', `/api/sessions/${session.id}`, session.token)).status, 404);
   });

@@ -59,6 +59,7 @@ export class TerminalGateway {
     };
     let subscription: Disposable | undefined;
     let exitSubscription: Disposable | undefined;
+    let disposeSubscription: Disposable | undefined;
     let flow: FlowControl | undefined;
     const holder = {};
     const helloTimer = setTimeout(() => {
@@ -95,6 +96,8 @@ export class TerminalGateway {
           flowControl.sentUpTo(offset + data.length);
         });
         exitSubscription = terminal.onExit((exitCode) => send({ type: 'exit', exitCode, message: 'the shell exited; the next input starts a new one' }));
+        // The page learns at once that its session is gone, rather than sitting on a silent socket.
+        disposeSubscription = terminal.onDispose(() => ws.close(1008, 'the session has ended'));
         return;
       }
       if (!subscription) return send({ type: 'error', message: `${message.type} before hello; the first message must be hello` });
@@ -107,6 +110,7 @@ export class TerminalGateway {
       clearTimeout(helloTimer);
       subscription?.dispose();
       exitSubscription?.dispose();
+      disposeSubscription?.dispose();
       flow?.release();
     });
     ws.on('error', (e) => this.log.warn('terminal socket error', { sessionId: session.id, error: e.message }));

@@ -34,6 +34,7 @@ export class TerminalSession {
   private readonly buffer: ReplayBuffer;
   private readonly outputListeners = new Set<OutputListener>();
   private readonly exitListeners = new Set<ExitListener>();
+  private readonly disposeListeners = new Set<() => void>();
   /** Pages currently holding the shell back (flow control); the pty reads again when none do. */
   private readonly holds = new Set<object>();
   private cols = 100;
@@ -122,6 +123,12 @@ export class TerminalSession {
     return { dispose: () => this.outputListeners.delete(listener) };
   }
 
+  /** Called once when the terminal ends for good (its session was removed). */
+  onDispose(listener: () => void): Disposable {
+    this.disposeListeners.add(listener);
+    return { dispose: () => this.disposeListeners.delete(listener) };
+  }
+
   onExit(listener: ExitListener): Disposable {
     this.exitListeners.add(listener);
     return { dispose: () => this.exitListeners.delete(listener) };
@@ -131,6 +138,8 @@ export class TerminalSession {
     if (this.disposed) return;
     this.disposed = true;
     clearTimeout(this.flushTimer);
+    for (const l of this.disposeListeners) l();
+    this.disposeListeners.clear();
     const p = this.process;
     this.process = undefined;
     this.outputListeners.clear();
