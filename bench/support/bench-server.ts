@@ -3,7 +3,6 @@
  * /proc, and the in-process variant for benchmarks that only need an address. Both remove every
  * container carrying their server name when stopped, whether the server cleaned up or crashed.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/src/config.js';
@@ -97,39 +96,6 @@ export function staleDistFile(): string | undefined {
   return undefined;
 }
 
-/**
- * startServerProcess (test/utils) runs dist/ only; this is the same with the source through tsx,
- * for when dist/ is older than the source. In its own process group, so a Ctrl-C on the terminal
- * reaches only the benchmark, which then stops the server once, cleanly.
- */
-async function startSourceServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let log = '';
-  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  const waitForLog = async (pattern: RegExp, timeoutMs = 300_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!pattern.test(log)) {
-      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before logging ${pattern}:\n${log}`);
-      if (Date.now() > deadline) throw new Error(`server did not log ${pattern} within ${timeoutMs} ms:\n${log}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  try {
-    await waitForLog(/serves \d+ lab\(s\) on http:\/\/[^:]+:\d+\//, 60_000);
-  } catch (e) {
-    child.kill('SIGKILL');
-    throw e;
-  }
-  const port = /serves \d+ lab\(s\) on http:\/\/[^:]+:(\d+)\//.exec(log)![1];
-  return { child, baseUrl: `http://127.0.0.1:${port}`, log: () => log, waitForLog };
-}
-
 /** Removes every container and network carrying this server name; returns how many containers there were. */
 export async function removeLeftovers(serverName: string): Promise<number> {
   const engine = await Engine.connect(process.env.DOCKER_HOST ?? 'the default Docker socket');
@@ -156,7 +122,7 @@ export async function startChildServer(prefix: string, env: Record<string, strin
   const fullEnv = { HOST: '127.0.0.1', IPVS_LAB_SERVER_NAME: serverName, IPVS_LAB_REQUIRE_IPVS: 'false', ...env };
   const stale = staleDistFile();
   if (stale) console.log(`  (dist/ is older than ${stale}: the server runs from the TypeScript source through tsx)`);
-  const proc = stale ? await startSourceServerProcess(fullEnv) : await startServerProcess(fullEnv);
+  const proc = await startServerProcess(fullEnv, { entry: stale ? 'source' : 'dist', detached: true });
   const pid = proc.child.pid!;
   const stop = owe(async () => {
     if (proc.child.exitCode === null && proc.child.signalCode === null) {

@@ -16,6 +16,7 @@ import { apiClient } from '../utils/api.js';
 import { startLabServer, type RunningLabServer } from '../utils/lab-server.js';
 import { TerminalClient, terminalUrl } from '../utils/terminal-client.js';
 import { waitForSize } from '../utils/terminal-size.js';
+import { prng } from '../utils/prng.js';
 
 describe('terminal reliability', () => {
   let lab: RunningLabServer;
@@ -134,8 +135,7 @@ describe('terminal reliability', () => {
   });
 
   it('survives thousands of random and malformed frames; other sessions are unaffected', async () => {
-    let seed = 20261126;
-    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const rand = prng(20261126);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
     const randomString = (n: number) => Array.from({ length: n }, () => String.fromCharCode(Math.floor(rand() * 0xd7ff))).join('');
     const frames: (string | Buffer)[] = [];

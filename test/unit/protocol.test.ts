@@ -13,6 +13,7 @@ import {
   type ParseResult,
   type ServerMessage,
 } from '../../common/protocol.js';
+import { prng } from '../utils/prng.js';
 
 /** The error of a result that must have failed; fails the test when it did not. */
 function errorOf<T>(result: ParseResult<T>): string {
@@ -26,18 +27,6 @@ function errorOf<T>(result: ParseResult<T>): string {
 function messageOf<T>(result: ParseResult<T>): T {
   if (!result.ok) assert.fail(`expected acceptance, got error ${JSON.stringify(result.error)}`);
   return result.message;
-}
-
-/** mulberry32: a tiny seeded PRNG, so the fuzz cases are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('parseClientMessage: valid messages', () => {

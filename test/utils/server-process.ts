@@ -11,11 +11,22 @@ export interface ServerProcess {
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-/** Runs the built server (`dist/`) as its own process, as `npm start` does, on a free port. */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist/server/src/main.js')], {
+export interface ServerProcessOptions {
+  /** `dist` runs the build, as `npm start` does; `source` runs the TypeScript through tsx. */
+  readonly entry?: 'dist' | 'source';
+  /** In its own process group, so a Ctrl-C on the terminal reaches only the parent. */
+  readonly detached?: boolean;
+}
+
+/** Runs the server as its own process, on a free port. */
+export async function startServerProcess(env: Record<string, string>, options: ServerProcessOptions = {}): Promise<ServerProcess> {
+  const args =
+    options.entry === 'source' ? ['--import', 'tsx', path.join(PROJECT_ROOT, 'server/src/main.ts')] : [path.join(PROJECT_ROOT, 'dist/server/src/main.js')];
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
@@ -28,7 +39,12 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  await waitForLog(/serves \d+ lab\(s\) on http:\/\/[^:]+:\d+\//);
+  try {
+    await waitForLog(/serves \d+ lab\(s\) on http:\/\/[^:]+:\d+\//, 60_000);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
   const port = /serves \d+ lab\(s\) on http:\/\/[^:]+:(\d+)\//.exec(log)![1];
   return { child, baseUrl: `http://127.0.0.1:${port}`, log: () => log, waitForLog };
 }

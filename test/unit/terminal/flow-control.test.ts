@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FlowControl, HIGH_WATERMARK, LOW_WATERMARK } from '../../../server/src/terminal/flow-control.js';
+import { prng } from '../../utils/prng.js';
 
 function recorder(startOffset = 0, high = 100, low = 20) {
   const events: string[] = [];
@@ -71,8 +72,7 @@ describe('FlowControl', () => {
   });
 
   it('never lets unacked output grow past high + one chunk before pausing (random traffic)', () => {
-    let seed = 7;
-    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const rand = prng(7);
     const { flow } = recorder(0, 10_000, 2_000);
     let sent = 0;
     let acked = 0;

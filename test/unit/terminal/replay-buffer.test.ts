@@ -2,18 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { ReplayBuffer } from '../../../server/src/terminal/replay-buffer.js';
-
-/** mulberry32: a tiny seeded PRNG, so every run checks the same cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../utils/prng.js';
 
 /** Bytes kept, seen from outside: everything since the oldest kept offset. */
 function kept(buffer: ReplayBuffer): string {
