@@ -73,10 +73,6 @@ export class Engine {
     return this.client.container.dockerode;
   }
 
-  get runtimeClient(): ContainerRuntimeClient {
-    return this.client;
-  }
-
   async imageExists(ref: string): Promise<boolean> {
     try {
       await this.docker.getImage(ref).inspect();
