@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import type { CheckResult } from '../../../common/api.js';
 import type { CheckContext } from '../../../server/src/checks/check-context.js';
@@ -13,10 +12,7 @@ import { runChecks } from '../../../server/src/checks/run-checks.js';
 import { parseProcNetIpVs } from '../../../server/src/ipvs/parse-proc-net-ip-vs.js';
 import type { CheckSpec, IpvsRealServersCheck, IpvsServiceCheck, RoundRobinTrafficCheck } from '../../../server/src/labs/lab.js';
 import type { ExecResult } from '../../../server/src/runtime/engine.js';
-
-// CI clones the repository as <dir>/main with the shared fixtures beside it in <dir>/shared.
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const kernelFixture = (name: string): string => readFileSync(path.join(repoRoot, '..', 'shared', 'fixtures', 'ipvs', 'kernel-6.1', name), 'utf8');
+import { kernelFixture } from '../../utils/fixtures.js';
 
 const PROC = {
   empty: kernelFixture('empty.proc-net-ip_vs.txt'),

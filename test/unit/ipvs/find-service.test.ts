@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { canonicalIpAddress, findService } from '../../../server/src/ipvs/find-service.js';
 import type { IpvsTable } from '../../../server/src/ipvs/ipvs-table.js';
 import { parseIpvsadmList } from '../../../server/src/ipvs/parse-ipvsadm-list.js';
 import { parseProcNetIpVs } from '../../../server/src/ipvs/parse-proc-net-ip-vs.js';
-
-// CI clones the repository as <dir>/main with the shared fixtures beside it in <dir>/shared.
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const kernelFixture = (name: string): string => readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'ipvs', 'kernel-6.1', name), 'utf8');
+import { kernelFixture } from '../../utils/fixtures.js';
 
 const mixed = parseIpvsadmList(kernelFixture('mixed.ipvsadm-Ln.txt'));
 const mixedFromProc = parseProcNetIpVs(kernelFixture('mixed.proc-net-ip_vs.txt'));

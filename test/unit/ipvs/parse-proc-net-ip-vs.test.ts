@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { IpvsParseError } from '../../../server/src/ipvs/ipvs-parse-error.js';
 import type { IpvsTable } from '../../../server/src/ipvs/ipvs-table.js';
 import { parseProcNetIpVs } from '../../../server/src/ipvs/parse-proc-net-ip-vs.js';
-
-// CI clones the repository as <dir>/main with the shared fixtures beside it in <dir>/shared.
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const fixtures = join(repoRoot, '..', 'shared', 'fixtures', 'ipvs');
-const fixture = (name: string): string => readFileSync(join(fixtures, name), 'utf8');
-const kernelFixture = (name: string): string => fixture(join('kernel-6.1', name));
+import { fixture, kernelFixture } from '../../utils/fixtures.js';
 
 const HEADER = [
   'IP Virtual Server version 1.2.1 (size=4096)',

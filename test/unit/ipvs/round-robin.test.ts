@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
 import { judgeRoundRobin } from '../../../server/src/ipvs/round-robin.js';
+import { kernelFixture } from '../../utils/fixtures.js';
 
-// CI clones the repository as <dir>/main with the shared fixtures beside it in <dir>/shared.
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const sequencesText = readFileSync(join(repoRoot, '..', 'shared', 'fixtures', 'ipvs', 'kernel-6.1', 'scheduler-sequences.txt'), 'utf8');
+const sequencesText = kernelFixture('scheduler-sequences.txt');
 
 /** `rr: nginx 2 nginx 1 …` → `rr` → `['nginx-2', 'nginx-1', …]`, keyed by the label before `:`. */
 const sequences = new Map(
