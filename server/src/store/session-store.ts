@@ -1,0 +1,159 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+import Database from 'better-sqlite3';
+
+import { StoreError } from './database.js';
+
+/** Why a session ended: the learner deleted it, it sat idle too long, its containers vanished, or an operator removed it. */
+export type EndReason = 'deleted' | 'idle' | 'lost' | 'removed';
+
+/** A live session as stored: enough to adopt its containers again after a restart. */
+export interface SessionRecord {
+  readonly id: string;
+  /** Hex SHA-256 of the session's token; the token itself is never stored. */
+  readonly tokenHash: string;
+  readonly lab: string;
+  /** Milliseconds since the epoch, as are all times here. */
+  readonly createdAt: number;
+  readonly lastActivity: number;
+  /** What the container runtime needs to find the session's network, hosts and containers; opaque to the store. */
+  readonly environment: unknown;
+}
+
+/** What is kept of a session once it has ended, so a learner who comes back can be told why it is gone. */
+export interface EndedSession {
+  readonly id: string;
+  readonly lab: string;
+  readonly endedAt: number;
+  readonly reason: EndReason;
+  readonly detail: string | undefined;
+}
+
+interface SessionRow extends Omit<SessionRecord, 'environment'> {
+  readonly environment: string;
+}
+
+interface EndedRow extends Omit<EndedSession, 'detail'> {
+  readonly detail: string | null;
+}
+
+const SESSION_COLUMNS = 'id, token_hash AS tokenHash, lab, created_at AS createdAt, last_activity AS lastActivity, environment';
+
+/**
+ * Sessions and the results of their checks, in the database {@link openDatabase} opened, so they outlive the server process.
+ *
+ * Every call is one small synchronous statement: better-sqlite3 is synchronous by design, and each takes microseconds.
+ */
+export class SessionStore {
+  readonly #insert;
+  readonly #live;
+  readonly #ended;
+  readonly #touch;
+  readonly #end;
+  readonly #recordCheck;
+  readonly #passedSteps;
+  readonly #pruneEnded;
+
+  constructor(db: Database.Database) {
+    this.#insert = db.prepare<SessionRow>(
+      `INSERT INTO sessions (id, token_hash, lab, created_at, last_activity, environment, state)
+       VALUES (@id, @tokenHash, @lab, @createdAt, @lastActivity, @environment, 'live')`,
+    );
+    // rowid breaks ties between sessions created in the same millisecond, in the order they were inserted.
+    this.#live = db.prepare<[], SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE state = 'live' ORDER BY created_at, rowid`);
+    this.#ended = db.prepare<[string], EndedRow>(
+      `SELECT id, lab, ended_at AS endedAt, end_reason AS reason, end_detail AS detail FROM sessions WHERE id = ? AND state = 'ended'`,
+    );
+    this.#touch = db.prepare<[number, string]>(`UPDATE sessions SET last_activity = ? WHERE id = ? AND state = 'live'`);
+    this.#end = db.prepare<[number, EndReason, string | null, string]>(
+      `UPDATE sessions SET state = 'ended', ended_at = ?, end_reason = ?, end_detail = ? WHERE id = ? AND state = 'live'`,
+    );
+    this.#recordCheck = db.prepare<[string, string, number, string, number]>(
+      `INSERT INTO check_results (session_id, step_id, passed, message, at) VALUES (?, ?, ?, ?, ?)`,
+    );
+    this.#passedSteps = db.prepare<[string], { stepId: string; at: number }>(
+      `SELECT step_id AS stepId, min(at) AS at FROM check_results WHERE session_id = ? AND passed = 1 GROUP BY step_id`,
+    );
+    this.#pruneEnded = db.prepare<[number]>(`DELETE FROM sessions WHERE state = 'ended' AND ended_at < ?`);
+  }
+
+  /** Hex SHA-256 of a session token, which is what the store keeps in its place. */
+  static hashToken(token: string): string {
+    return createHash('sha256').update(token, 'utf8').digest('hex');
+  }
+
+  /** Whether `token` is the one `record` was created with, compared in constant time so the answer's timing reveals nothing. */
+  static tokenMatches(record: SessionRecord, token: string | undefined): boolean {
+    if (token === undefined) return false;
+    const expected = Buffer.from(record.tokenHash, 'hex');
+    const given = Buffer.from(SessionStore.hashToken(token), 'hex');
+    // timingSafeEqual throws on buffers of different lengths; a stored hash of another length is corrupt and matches nothing.
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  /** Stores a new live session. */
+  insert(record: SessionRecord): void {
+    const environment = JSON.stringify(record.environment) as string | undefined;
+    if (environment === undefined) {
+      throw new StoreError(`session ${record.id}: its environment cannot be written as JSON (${typeof record.environment})`);
+    }
+    this.#insert.run({ ...record, environment });
+  }
+
+  /** Every live session, oldest first. */
+  live(): SessionRecord[] {
+    return this.#live.all().map((row) => ({ ...row, environment: parseEnvironment(row) }));
+  }
+
+  /** Why and when session `id` ended; undefined when it is live or was never stored (or has been pruned). */
+  ended(id: string): EndedSession | undefined {
+    const row = this.#ended.get(id);
+    return row && { ...row, detail: row.detail ?? undefined };
+  }
+
+  /** Records activity in live session `id` at time `at`. */
+  touch(id: string, at: number): void {
+    this.#touch.run(at, id);
+  }
+
+  /**
+   * Marks live session `id` ended, keeping its row so a learner who comes back is told why it is gone.
+   * Ending a session that is unknown or already ended changes nothing, so the first reason given stands.
+   */
+  end(id: string, reason: EndReason, at: number, detail?: string): void {
+    this.#end.run(at, reason, detail ?? null, id);
+  }
+
+  /** Records one run of the check of step `stepId` in session `sessionId`. */
+  recordCheck(sessionId: string, stepId: string, passed: boolean, message: string, at: number): void {
+    try {
+      this.#recordCheck.run(sessionId, stepId, passed ? 1 : 0, message, at);
+    } catch (err) {
+      if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+        throw new StoreError(`cannot record a check of step ${stepId}: there is no session ${sessionId}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /** Each step of session `sessionId` that has passed its check, with the time it first passed. */
+  passedSteps(sessionId: string): Map<string, number> {
+    return new Map(this.#passedSteps.all(sessionId).map((row) => [row.stepId, row.at]));
+  }
+
+  /**
+   * Forgets sessions that ended before `olderThan`, with their check results.
+   * @returns How many sessions were forgotten.
+   */
+  pruneEnded(olderThan: number): number {
+    return this.#pruneEnded.run(olderThan).changes;
+  }
+}
+
+function parseEnvironment(row: SessionRow): unknown {
+  try {
+    return JSON.parse(row.environment);
+  } catch (err) {
+    throw new StoreError(`session ${row.id}: its stored environment is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+}
