@@ -1,10 +1,12 @@
 import type { CheckResult } from '../../../common/api.js';
-import { judgeRoundRobin } from '../ipvs/round-robin.js';
+import { countAnswered, ERROR_PREFIX, judgeRoundRobin, UNKNOWN_PREFIX } from '../ipvs/round-robin.js';
 import type { RoundRobinTrafficCheck } from '../labs/lab.js';
 import { fail, pass, type CheckContext } from './check-context.js';
 
 /** Per-request limit: a virtual service that swallows packets (wrong forwarding method) fails fast. */
 const REQUEST_TIMEOUT_SECONDS = 2;
+/** Enough of the script's stderr to say why it stopped, short enough for one sentence. */
+const MAX_SHOWN_STDERR_CHARS = 200;
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -34,9 +36,9 @@ export function parseTrafficOutput(output: string, backends: Readonly<Record<str
       const tab = line.indexOf('\t');
       const rc = line.slice(0, tab);
       const body = line.slice(tab + 1).trim();
-      if (rc !== '0') return `error:${body || `curl exit code ${rc}`}`;
+      if (rc !== '0') return `${ERROR_PREFIX}${body || `curl exit code ${rc}`}`;
       const backend = Object.entries(backends).find(([, expected]) => body === expected.trim());
-      return backend ? backend[0] : `unknown:${body}`;
+      return backend ? backend[0] : `${UNKNOWN_PREFIX}${body}`;
     });
 }
 
@@ -46,10 +48,19 @@ export async function runRoundRobinTrafficCheck(check: RoundRobinTrafficCheck, c
     return fail(`curl is not installed in ${check.from}, so the traffic cannot be measured.`);
   }
   const sequence = parseTrafficOutput(result.stdout, check.backends);
-  // The script stops at the first failure; a request that never ran counts as failed, so the
-  // judge always sees as many requests as were asked for.
-  const missing = Math.max(0, check.requests - sequence.length);
-  const verdict = judgeRoundRobin([...sequence, ...Array<string>(missing).fill('error:no response')], Object.keys(check.backends));
-  const details = { url: check.url, requests: check.requests, sequence: verdict.sequence, counts: verdict.counts };
+  const tally = { url: check.url, requests: check.requests, sent: sequence.length, answered: countAnswered(sequence), sequence };
+  // The script stops at the first failure, which is then its last line, and the judge says the
+  // rest were not sent. Output that ends without a failure means the script itself was cut short.
+  const missing = check.requests - sequence.length;
+  if (missing > 0 && !sequence.at(-1)?.startsWith(ERROR_PREFIX)) {
+    const stderr = result.stderr.trim().split('\n')[0]?.slice(0, MAX_SHOWN_STDERR_CHARS) ?? '';
+    return fail(
+      `the traffic script in ${check.from} stopped after ${sequence.length} of ${check.requests} requests without reporting a failure ` +
+        `(exit code ${result.exitCode}${stderr ? `: ${stderr}` : ''}), so ${missing} ${missing === 1 ? 'request has' : 'requests have'} no result`,
+      { ...tally, exitCode: result.exitCode },
+    );
+  }
+  const verdict = judgeRoundRobin(sequence, Object.keys(check.backends), check.requests);
+  const details = { ...tally, counts: verdict.counts };
   return verdict.passed ? pass(verdict.message, details) : fail(verdict.message, details);
 }

@@ -13,8 +13,10 @@ export interface RoundRobinVerdict {
   readonly sequence: readonly string[];
 }
 
-const ERROR_PREFIX = 'error:';
-const UNKNOWN_PREFIX = 'unknown:';
+/** Marks a request that got no reply in a sequence: `error:<what went wrong>`. */
+export const ERROR_PREFIX = 'error:';
+/** Marks a reply that matched no backend in a sequence: `unknown:<body>`. */
+export const UNKNOWN_PREFIX = 'unknown:';
 
 /** Sequences in messages are cut here: enough to see the pattern, short enough to read. */
 const MAX_SHOWN_IN_SEQUENCE = 20;
@@ -27,16 +29,21 @@ const MAX_SHOWN_BODY_CHARS = 80;
  * `sequence` holds, per request in order, the name of the backend that answered (`nginx-1`),
  * `error:<text>` for a failed request, or `unknown:<body>` for a body that matched no backend.
  *
+ * A sender may stop at the first failed request: then `sequence` ends with that `error:` entry
+ * and `requested` says how many requests were meant to be sent; the verdict says how many were
+ * answered and that the rest were not sent, rather than counting them as failed.
+ *
  * Round robin passes when every request succeeded, every backend answered, the counts differ by
  * at most one, and (with two or more backends) no backend answered twice in a row. Which backend
  * answers first is not judged: the kernel starts with the backend added last.
  *
  * @throws RangeError when there are fewer than 2 requests or fewer requests than backends (no
- *   verdict is possible), or when `backends` is empty or repeats a name.
+ *   verdict is possible), when `backends` is empty or repeats a name, or when `sequence` is
+ *   longer than `requested`, or shorter without ending in a failed request.
  */
-export function judgeRoundRobin(sequence: readonly string[], backends: readonly string[]): RoundRobinVerdict {
-  if (sequence.length < 2) {
-    throw new RangeError(`judgeRoundRobin needs at least 2 requests to judge round robin, got ${sequence.length}`);
+export function judgeRoundRobin(sequence: readonly string[], backends: readonly string[], requested = sequence.length): RoundRobinVerdict {
+  if (requested < 2) {
+    throw new RangeError(`judgeRoundRobin needs at least 2 requests to judge round robin, got ${requested}`);
   }
   if (backends.length === 0) {
     throw new RangeError('judgeRoundRobin needs at least 1 backend, got none');
@@ -45,8 +52,18 @@ export function judgeRoundRobin(sequence: readonly string[], backends: readonly 
   if (duplicate !== undefined) {
     throw new RangeError(`judgeRoundRobin: backend "${duplicate}" is listed twice in ${backends.join(', ')}`);
   }
-  if (sequence.length < backends.length) {
-    throw new RangeError(`judgeRoundRobin: ${backends.length} backends need at least ${backends.length} requests, got ${sequence.length}`);
+  if (requested < backends.length) {
+    throw new RangeError(`judgeRoundRobin: ${backends.length} backends need at least ${backends.length} requests, got ${requested}`);
+  }
+  if (sequence.length > requested) {
+    throw new RangeError(`judgeRoundRobin: ${sequence.length} responses for ${requested} requests`);
+  }
+  const stoppedAt = sequence.at(-1);
+  if (sequence.length < requested && !stoppedAt?.startsWith(ERROR_PREFIX)) {
+    throw new RangeError(
+      `judgeRoundRobin: ${sequence.length} of ${requested} requests were sent, so the last must have failed, ` +
+        `but it is ${JSON.stringify(stoppedAt ?? 'missing')}`,
+    );
   }
 
   const counts = countAnswers(sequence, backends);
@@ -59,6 +76,7 @@ export function judgeRoundRobin(sequence: readonly string[], backends: readonly 
   const shown = showSequence(sequence);
   const total = sequence.length;
 
+  if (sequence.length < requested) return verdict(false, stoppedAtFailure(sequence, backends, requested));
   const failure = firstFailure(sequence, backends);
   if (failure !== undefined) return verdict(false, failure);
 
@@ -112,6 +130,29 @@ function countAnswers(sequence: readonly string[], backends: readonly string[]):
     counts.set(entry, (counts.get(entry) ?? 0) + 1);
   }
   return Object.fromEntries(counts);
+}
+
+/** How many requests of `sequence` got a reply, whether from a backend or not. */
+export function countAnswered(sequence: readonly string[]): number {
+  return sequence.filter((entry) => !entry.startsWith(ERROR_PREFIX)).length;
+}
+
+/**
+ * The message for a sender that stopped at its last request, which failed: what was answered,
+ * what failed and how, that the rest was not sent, and what went wrong before, if anything did.
+ */
+function stoppedAtFailure(sequence: readonly string[], backends: readonly string[], requested: number): string {
+  const sent = sequence.length;
+  const before = sequence.slice(0, -1);
+  const answered = countAnswered(before);
+  const error = (sequence.at(-1) ?? '').slice(ERROR_PREFIX.length).trim();
+  const notSent = requested - sent;
+  const stop =
+    `request ${sent} of ${requested} failed (${error})${answered > 0 ? ` after ${answered} answered` : ''}; ` +
+    `${notSent === 1 ? 'the last one was' : `the other ${notSent} were`} not sent`;
+  const earlier = firstFailure(before, backends);
+  if (earlier !== undefined) return `${stop}. Before that, ${earlier}`;
+  return before.length > 0 ? `${stop} (sequence before it: ${showSequence(before)})` : stop;
 }
 
 /** The message for the first request that did not reach a known backend, if any. */

@@ -110,6 +110,34 @@ describe('judgeRoundRobin on made-up sequences', () => {
     assert.equal(judgeRoundRobin(['nginx-1', 'error:reset'], TWO).message, 'request 2 failed: reset');
   });
 
+  it('tells a sender that stopped at a failure apart from failed requests: the rest were not sent', () => {
+    const sequence = ['nginx-2', 'nginx-1', 'error:curl: (28) Connection timed out after 2001 milliseconds'];
+    const verdict = judgeRoundRobin(sequence, TWO, 12);
+    assert.equal(verdict.passed, false);
+    assert.equal(
+      verdict.message,
+      'request 3 of 12 failed (curl: (28) Connection timed out after 2001 milliseconds) after 2 answered; the other 9 were not sent ' +
+        '(sequence before it: nginx-2 nginx-1)',
+    );
+    assert.doesNotMatch(verdict.message, /requests failed/);
+    assert.deepEqual(verdict.sequence, sequence, 'no made-up entries for requests that were not sent');
+    assert.deepEqual(verdict.counts, { 'nginx-1': 1, 'nginx-2': 1 });
+    assert.equal(judgeRoundRobin(['error:refused'], THREE, 6).message, 'request 1 of 6 failed (refused); the other 5 were not sent');
+    assert.equal(
+      judgeRoundRobin(['nginx-1', 'error:reset'], TWO, 3).message,
+      'request 2 of 3 failed (reset) after 1 answered; the last one was not sent (sequence before it: nginx-1)',
+    );
+  });
+
+  it('still names an earlier problem when the sender stopped at a later failure', () => {
+    const verdict = judgeRoundRobin(['nginx-2', 'unknown:nginx 3', 'error:reset'], TWO, 12);
+    assert.equal(
+      verdict.message,
+      'request 3 of 12 failed (reset) after 2 answered; the other 9 were not sent. ' +
+        'Before that, request 2 was answered by none of the backends (nginx-1, nginx-2): the reply was "nginx 3"',
+    );
+  });
+
   it('reports a body that matched no backend', () => {
     const verdict = judgeRoundRobin(['nginx-2', 'unknown:<html>\n  502 Bad Gateway\n</html>', 'nginx-2'], TWO);
     assert.equal(verdict.passed, false);
@@ -165,6 +193,16 @@ describe('judgeRoundRobin errors', () => {
       name: 'RangeError',
       message: /3 backends need at least 3 requests, got 2/,
     });
+  });
+
+  it('takes a sequence shorter than the requests only when it ends in the failure that stopped the sender', () => {
+    assert.throws(() => judgeRoundRobin(['nginx-1', 'nginx-2', 'nginx-1'], TWO, 2), { name: 'RangeError', message: /3 responses for 2 requests/ });
+    assert.throws(() => judgeRoundRobin(['nginx-1', 'nginx-2'], TWO, 12), {
+      name: 'RangeError',
+      message: /2 of 12 requests were sent, so the last must have failed, but it is "nginx-2"/,
+    });
+    assert.throws(() => judgeRoundRobin([], TWO, 12), { name: 'RangeError', message: /0 of 12 requests were sent.*"missing"/ });
+    assert.throws(() => judgeRoundRobin(['error:refused'], TWO, 1), { name: 'RangeError', message: /at least 2 requests.*got 1/ });
   });
 
   it('needs backends, each listed once', () => {
