@@ -17,6 +17,12 @@ export interface SessionCreated {
   readonly url: string;
 }
 
+/** A one-use pass for opening the terminal WebSocket (`?ticket=`), so the token stays out of URLs. */
+export interface TerminalTicket {
+  readonly ticket: string;
+  readonly expiresInSeconds: number;
+}
+
 export interface StepState {
   readonly id: string;
   readonly title: string;

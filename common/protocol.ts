@@ -7,10 +7,14 @@
  *
  * Output is addressed by offset: the number of UTF-16 code units the shell has printed before this
  * chunk since the terminal started. A page that reconnects says how far it got (`resumeFrom`) and
- * the server sends exactly what follows, from its bounded replay buffer.
+ * the server sends exactly what follows, from its bounded replay buffer. Offsets belong to one
+ * terminal, named by `ready.terminal`; a server restart makes a new terminal, and a page that
+ * resumes with another terminal's offsets gets the new one's output from its start.
+ *
+ * Version 2 added the terminal ids.
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Frames larger than this are refused: no legitimate keystroke or paste comes close. */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
@@ -25,6 +29,8 @@ export interface HelloMessage {
   readonly version: number;
   /** Offset of the first output the page has NOT seen yet; omit for "send everything you still have". */
   readonly resumeFrom?: number;
+  /** The terminal `resumeFrom` belongs to (from an earlier `ready`); another terminal ignores the offset. */
+  readonly terminal?: string;
   readonly cols?: number;
   readonly rows?: number;
 }
@@ -52,6 +58,8 @@ export type ClientMessage = HelloMessage | InputMessage | ResizeMessage | AckMes
 export interface ReadyMessage {
   readonly type: 'ready';
   readonly version: number;
+  /** Which terminal the offsets belong to. */
+  readonly terminal: string;
   /** Offset of the first `output` that follows. */
   readonly offset: number;
 }
@@ -117,12 +125,15 @@ export function parseClientMessage(raw: string): ParseResult<ClientMessage> {
         return fail(`hello.resumeFrom must be a non-negative integer, got ${JSON.stringify(resumeFrom)}`);
       if ((value.cols !== undefined && !isSize(value.cols)) || (value.rows !== undefined && !isSize(value.rows)))
         return fail('hello.cols and hello.rows must be numbers');
+      if (value.terminal !== undefined && !(typeof value.terminal === 'string' && /^[0-9a-f]{1,64}$/.test(value.terminal)))
+        return fail(`hello.terminal must be a terminal id from an earlier ready, got ${JSON.stringify(value.terminal).slice(0, 80)}`);
       return {
         ok: true,
         message: {
           type: 'hello',
           version: PROTOCOL_VERSION,
           ...(resumeFrom === undefined ? {} : { resumeFrom: resumeFrom as number }),
+          ...(value.terminal === undefined ? {} : { terminal: value.terminal }),
           ...(value.cols === undefined ? {} : { cols: value.cols }),
           ...(value.rows === undefined ? {} : { rows: value.rows }),
         },
@@ -155,8 +166,9 @@ export function parseServerMessage(raw: string): ParseResult<ServerMessage> {
   if (!isRecord(value)) return fail('frame is not a JSON object');
   switch (value.type) {
     case 'ready':
-      if (typeof value.version !== 'number' || typeof value.offset !== 'number') return fail('ready needs version and offset');
-      return { ok: true, message: { type: 'ready', version: value.version, offset: value.offset } };
+      if (typeof value.version !== 'number' || typeof value.offset !== 'number' || typeof value.terminal !== 'string')
+        return fail('ready needs version, terminal and offset');
+      return { ok: true, message: { type: 'ready', version: value.version, terminal: value.terminal, offset: value.offset } };
     case 'output':
       if (typeof value.offset !== 'number' || typeof value.data !== 'string') return fail('output needs offset and data');
       return { ok: true, message: { type: 'output', offset: value.offset, data: value.data } };

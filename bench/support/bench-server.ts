@@ -3,11 +3,11 @@
  * /proc, and the in-process variant for benchmarks that only need an address. Both remove every
  * container carrying their server name when stopped, whether the server cleaned up or crashed.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../server/src/config.js';
-import { Engine, LABEL_MANAGED, LABEL_SERVER } from '../../server/src/runtime/engine.js';
-import { startLabServer, uniqueServerName } from '../../test/utils/lab-server.js';
+import { loadConfig, PROJECT_ROOT } from '../../server/src/config.js';
+import { Engine, LABEL_MANAGED, LABEL_SERVER } from '../../server/src/runtime/docker/engine.js';
+import { startLabServer, tempStateDir, uniqueServerName } from '../../test/utils/lab-server.js';
 import { startServerProcess, type ServerProcess } from '../../test/utils/server-process.js';
 import { owe } from './cleanup.js';
 
@@ -98,7 +98,7 @@ export function staleDistFile(): string | undefined {
 
 /** Removes every container and network carrying this server name; returns how many containers there were. */
 export async function removeLeftovers(serverName: string): Promise<number> {
-  const engine = await Engine.connect(process.env.DOCKER_HOST ?? 'the default Docker socket');
+  const engine = await Engine.connect(loadConfig().dockerHost);
   return (await engine.removeLabelled({ [LABEL_MANAGED]: 'true', [LABEL_SERVER]: serverName })).containers;
 }
 
@@ -119,7 +119,8 @@ function waitForExit(child: ServerProcess['child'], timeoutMs: number): Promise<
  */
 export async function startChildServer(prefix: string, env: Record<string, string> = {}): Promise<BenchServer> {
   const serverName = uniqueServerName(prefix);
-  const fullEnv = { HOST: '127.0.0.1', IPVS_LAB_SERVER_NAME: serverName, IPVS_LAB_REQUIRE_IPVS: 'false', ...env };
+  const stateDir = tempStateDir();
+  const fullEnv = { HOST: '127.0.0.1', IPVS_LAB_SERVER_NAME: serverName, IPVS_LAB_REQUIRE_IPVS: 'false', IPVS_LAB_STATE_DIR: stateDir, ...env };
   const stale = staleDistFile();
   if (stale) console.log(`  (dist/ is older than ${stale}: the server runs from the TypeScript source through tsx)`);
   const proc = await startServerProcess(fullEnv, { entry: stale ? 'source' : 'dist', detached: true });
@@ -128,9 +129,11 @@ export async function startChildServer(prefix: string, env: Record<string, strin
     if (proc.child.exitCode === null && proc.child.signalCode === null) {
       // A Ctrl-C on the terminal may already have reached a server in our process group: a second signal would make it skip its cleanup.
       await new Promise((r) => setTimeout(r, 300));
-      if (!/removing every session's containers/.test(proc.log())) proc.child.kill('SIGTERM');
+      if (!/SIG[A-Z]+: stopping/.test(proc.log())) proc.child.kill('SIGTERM');
       if (!(await waitForExit(proc.child, 120_000))) proc.child.kill('SIGKILL');
     }
+    // A stopped server keeps its sessions for its next start; a benchmark's next start never comes.
+    rmSync(stateDir, { recursive: true, force: true });
     return removeLeftovers(serverName);
   });
   try {

@@ -1,7 +1,9 @@
 /** Sessions, shells and containers of the intro lab, as the benchmarks use them. */
 import type { SessionCreated } from '../../common/api.js';
 import { TerminalClient, terminalUrl } from '../../server/src/client/terminal-client.js';
-import { Engine } from '../../server/src/runtime/engine.js';
+import { childEnvironment, loadConfig } from '../../server/src/config.js';
+import { containerName } from '../../server/src/runtime/docker/container-spec.js';
+import { Engine } from '../../server/src/runtime/docker/engine.js';
 import { apiClient } from '../../test/utils/api.js';
 import { watchClient, type OutputWatch } from './output-watch.js';
 
@@ -71,14 +73,12 @@ export async function pool<T, R>(items: readonly T[], concurrency: number, task:
   return results.map((r) => (r as PromiseFulfilledResult<R>).value);
 }
 
-/** The id of a session's host container, from the engine (named in server/src/runtime/lab-environment.ts). */
+/** The id of a session's host container, from the engine (named as server/src/runtime/docker/container-spec.ts names it). */
 export async function hostContainerId(serverName: string, sessionId: string): Promise<string> {
-  const engine = await Engine.connect(process.env.DOCKER_HOST ?? 'the default Docker socket');
-  const info = await engine.docker.getContainer(`ipvs-lab-${serverName}-${sessionId}-host`).inspect();
+  const engine = await Engine.connect(loadConfig().dockerHost);
+  const info = await engine.docker.getContainer(containerName({ serverName, sessionId }, 'host', 'learner')).inspect();
   return info.Id;
 }
 
 /** This process's environment without unset entries, as node-pty wants it (DOCKER_HOST reaches docker exec). */
-export function stringEnv(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
-}
+export const stringEnv = childEnvironment;

@@ -26,6 +26,48 @@ function boolean(raw: string, env: string): boolean {
 function text(raw: string): string {
   return raw;
 }
+function decimal(min: number, max: number) {
+  return (raw: string, env: string): number => {
+    const n = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
+    if (!(n >= min && n <= max)) throw new ConfigError(`${env}=${JSON.stringify(raw)} must be a number from ${min} to ${max}`);
+    return n;
+  };
+}
+/** A comma-separated list; empty items are ignored. */
+function list(item: (raw: string, env: string) => string) {
+  return (raw: string, env: string): readonly string[] =>
+    raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => item(s, env));
+}
+function hostName(raw: string, env: string): string {
+  const name = raw.toLowerCase();
+  if (!/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(name))
+    throw new ConfigError(`${env}: ${JSON.stringify(raw)} is not a host name (such as lab.example.org, or *.example.org for every name under it)`);
+  return name;
+}
+function capability(raw: string, env: string): string {
+  const cap = raw.toUpperCase().replace(/^CAP_/, '');
+  if (!/^[A-Z_]+$/.test(cap)) throw new ConfigError(`${env}: ${JSON.stringify(raw)} is not a capability name such as NET_RAW`);
+  return cap;
+}
+function publicUrl(raw: string, env: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${env}=${JSON.stringify(raw)} is not a URL; give the address learners open, such as https://lab.example.org`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${env}=${JSON.stringify(raw)} must start with http:// or https://`);
+  return url.origin;
+}
+/** The shape only: the runtime, which carves the subnets, checks the rest and names this variable. */
+function cidr(raw: string, env: string): string {
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(raw)) throw new ConfigError(`${env}=${JSON.stringify(raw)} must be an IPv4 range such as 10.200.0.0/16`);
+  return raw;
+}
 function dnsLabel(raw: string, env: string): string {
   if (!/^[a-z0-9][a-z0-9_.-]{0,62}$/i.test(raw)) throw new ConfigError(`${env}=${JSON.stringify(raw)} must be letters, digits, '.', '_' or '-' (at most 63)`);
   return raw;
@@ -92,10 +134,84 @@ export const OPTIONS = {
     default: 30000,
     parse: integer(100, 600000),
   },
+  publicUrl: {
+    env: 'IPVS_LAB_PUBLIC_URL',
+    description: 'The address learners open (https://lab.example.org). Its host name is allowed in Host and Origin headers.',
+    default: '',
+    parse: publicUrl,
+  },
+  allowedHosts: {
+    env: 'IPVS_LAB_ALLOWED_HOSTS',
+    description:
+      'More host names the server answers to, comma-separated (*.example.org allows every name under it). Localhost names and IP addresses are always allowed; any other Host or Origin is refused, which stops DNS rebinding.',
+    default: [] as readonly string[],
+    parse: list(hostName),
+  },
+  stateDir: {
+    env: 'IPVS_LAB_STATE_DIR',
+    description: 'Folder of the session database (<server name>.sqlite). Sessions and progress survive restarts through it.',
+    default: path.join(PROJECT_ROOT, 'state'),
+    parse: (raw: string) => path.resolve(raw),
+  },
+  subnetPool: {
+    env: 'IPVS_LAB_SUBNET_POOL',
+    description: "Private IPv4 range session networks are carved from (a /28 each). The default is outside Docker's own address pools.",
+    default: '10.200.0.0/16',
+    parse: cidr,
+  },
+  subnetPrefix: {
+    env: 'IPVS_LAB_SUBNET_PREFIX',
+    description: 'Size of a session network, as a prefix length; a lab with many hosts gets a larger one.',
+    default: 28,
+    parse: integer(16, 29),
+  },
+  memoryMib: {
+    env: 'IPVS_LAB_MEMORY_MIB',
+    description: 'Memory of each lab container, in MiB (no swap): a memory hog is killed inside its own container. A lab host may set its own.',
+    default: 256,
+    parse: integer(16, 16384),
+  },
+  pids: {
+    env: 'IPVS_LAB_PIDS',
+    description: 'Most processes of each lab container: a fork storm stops there. A lab host may set its own.',
+    default: 256,
+    parse: integer(16, 32768),
+  },
+  cpus: {
+    env: 'IPVS_LAB_CPUS',
+    description: 'CPU ceiling of each lab container, in CPUs. A lab host may set its own.',
+    default: 1,
+    parse: decimal(0.05, 64),
+  },
+  cpuShares: {
+    env: 'IPVS_LAB_CPU_SHARES',
+    description: "Relative CPU weight of each lab container when the engine is busy (Docker's default is 1024).",
+    default: 512,
+    parse: integer(2, 262144),
+  },
+  dropCapabilities: {
+    env: 'IPVS_LAB_DROP_CAPABILITIES',
+    description:
+      "Capabilities taken from Docker's default set in every lab container, comma-separated, unless the lab's host lists them. NET_RAW: no raw packets (ping still works through ICMP sockets).",
+    default: ['NET_RAW', 'MKNOD', 'AUDIT_WRITE', 'SETFCAP', 'SYS_CHROOT'] as readonly string[],
+    parse: list(capability),
+  },
+  maxPagesPerSession: {
+    env: 'IPVS_LAB_MAX_PAGES',
+    description: 'Most terminal WebSockets open on one session at once; more are closed with code 1013 and a reason.',
+    default: 4,
+    parse: integer(1, 100),
+  },
+  pingSeconds: {
+    env: 'IPVS_LAB_PING_SECONDS',
+    description: 'Terminal WebSockets are pinged this often; one that misses a pong is dropped, and stops holding the shell back.',
+    default: 5,
+    parse: integer(1, 300),
+  },
 } satisfies Record<string, OptionSpec<unknown>>;
 
 type Options = typeof OPTIONS;
-export type Config = { readonly [K in keyof Options]: Options[K]['default'] };
+export type Config = { readonly [K in keyof Options]: ReturnType<Options[K]['parse']> };
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -117,7 +233,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 
 /** The option table as text, for `--help` and docs. */
 export function describeOptions(): string {
+  const shown = (v: unknown) => (Array.isArray(v) ? v.join(',') || '(none)' : v === '' ? '(none)' : String(v));
   return Object.values(OPTIONS)
-    .map((o) => `  ${o.env.padEnd(26)} ${o.description} (default: ${String(o.default)})`)
+    .map((o) => `  ${o.env.padEnd(28)} ${o.description} (default: ${shown(o.default)})`)
     .join('\n');
+}
+
+/**
+ * The environment of child processes (the terminals' `docker exec`): this process's own, so
+ * DOCKER_HOST, DOCKER_CONFIG and friends reach the docker client. Read here, with the settings.
+ */
+export function childEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
+}
+
+/** The database file of a server: one per server name, so two servers never share one. */
+export function databaseFile(config: Pick<Config, 'stateDir' | 'serverName'>): string {
+  return path.join(config.stateDir, `${config.serverName}.sqlite`);
 }

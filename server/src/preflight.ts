@@ -1,14 +1,25 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ServerStatus } from '../../common/api.js';
-import type { Config } from './config.js';
+import path from 'node:path';
+import { PROJECT_ROOT, type Config } from './config.js';
 import type { Lab } from './labs/lab.js';
-import { shellHost } from './labs/lab.js';
-import type { Logger } from './logger.js';
-import { Engine, EngineUnavailableError, LABEL_MANAGED, LABEL_SERVER } from './runtime/engine.js';
-import { ensureImages } from './runtime/images.js';
+import { Engine, EngineUnavailableError, LABEL_MANAGED, LABEL_SERVER } from './runtime/docker/engine.js';
+import { ensureImages } from './runtime/docker/images.js';
+
+/**
+ * The trusted checker's image is part of the server, not of any lab: its build context lives in
+ * the project's own containers/ folder, wherever IPVS_LAB_CONTAINERS_DIR points for labs.
+ */
+export const CHECKER_BUILD = { name: 'ipvs-lab-checker', dir: path.join(PROJECT_ROOT, 'containers', 'checker') };
 
 const run = promisify(execFile);
+
+/** Reports a step of the start-up (logged, and shown on the page); `engine` records what the engine is. */
+export interface StatusReporter {
+  (message: string): void;
+  engine(info: NonNullable<ServerStatus['engine']>): void;
+}
 
 export interface PreflightResult {
   readonly engine: Engine;
@@ -22,22 +33,14 @@ export class PreflightError extends Error {
 }
 
 /**
- * Everything the server needs before it can start sessions, in order, each step reported as it
- * goes: the engine answers, the docker CLI exists (terminals run `docker exec`), leftovers of a
- * crashed run are removed, the lab images exist, and the engine's kernel has IPVS.
+ * Everything the engine must offer before the server can start sessions, in order, each step
+ * reported as it goes: the engine answers, the docker CLI exists (terminals run `docker exec`),
+ * the lab images and the checker image exist, and the engine's kernel has IPVS.
  */
-export async function runPreflight(config: Config, labs: readonly Lab[], log: Logger, onStatus: (status: ServerStatus) => void): Promise<PreflightResult> {
-  const progress: string[] = [];
-  let engineInfo: ServerStatus['engine'] = { dockerHost: config.dockerHost };
-  const report = (message: string) => {
-    progress.push(message);
-    log.info(message);
-    onStatus({ state: 'starting', message, progress: [...progress], engine: engineInfo });
-  };
-
+export async function runPreflight(config: Config, labs: readonly Lab[], report: StatusReporter): Promise<PreflightResult> {
   report(`connecting to the Docker engine at ${config.dockerHost}`);
   const engine = await Engine.connect(config.dockerHost);
-  engineInfo = { dockerHost: config.dockerHost, serverVersion: engine.info.serverVersion, kernel: engine.info.kernelVersion };
+  report.engine({ dockerHost: config.dockerHost, serverVersion: engine.info.serverVersion, kernel: engine.info.kernelVersion });
   report(`Docker ${engine.info.serverVersion} on ${engine.info.operatingSystem}, kernel ${engine.info.kernelVersion}`);
 
   try {
@@ -49,17 +52,13 @@ export async function runPreflight(config: Config, labs: readonly Lab[], log: Lo
     );
   }
 
-  const reaped = await engine.removeLabelled({ [LABEL_MANAGED]: 'true', [LABEL_SERVER]: config.serverName });
-  report(
-    reaped.containers + reaped.networks > 0
-      ? `removed ${reaped.containers} containers and ${reaped.networks} networks left behind by an earlier run of server "${config.serverName}"`
-      : `no leftovers of an earlier run of server "${config.serverName}"`,
-  );
+  const builds = [
+    CHECKER_BUILD,
+    ...labs.flatMap((l) => l.hosts.flatMap((h) => ('build' in h.image ? [{ name: h.image.build, dir: path.join(config.containersDir, h.image.build) }] : []))),
+  ];
+  const imageTags = await ensureImages(engine, builds, report);
 
-  const builds = labs.flatMap((l) => l.hosts.flatMap((h) => ('build' in h.image ? [h.image.build] : [])));
-  const imageTags = await ensureImages(engine, config.containersDir, builds, report);
-
-  const probeImage = probeImageFor(labs, imageTags);
+  const probeImage = imageTags.get(CHECKER_BUILD.name);
   let ipvs = false;
   if (probeImage) {
     report(`checking that the engine's kernel has IPVS (in ${probeImage})`);
@@ -68,7 +67,7 @@ export async function runPreflight(config: Config, labs: readonly Lab[], log: Lo
       labels: { [LABEL_MANAGED]: 'true', [LABEL_SERVER]: config.serverName },
     });
     ipvs = probe.exitCode === 0 && probe.stdout.startsWith('IP Virtual Server');
-    engineInfo = { ...engineInfo, ipvs };
+    report.engine({ dockerHost: config.dockerHost, serverVersion: engine.info.serverVersion, kernel: engine.info.kernelVersion, ipvs });
     if (!ipvs) {
       const message = `The Docker engine at ${config.dockerHost} (kernel ${engine.info.kernelVersion}) has no IPVS: /proc/net/ip_vs does not exist in its containers. On the Docker host, run "sudo modprobe ip_vs" (Linux), or use an engine whose kernel has the ip_vs module, such as Docker Desktop.`;
       if (config.requireIpvs) throw new PreflightError(`${message} (Set IPVS_LAB_REQUIRE_IPVS=false to start sessions anyway, without working IPVS checks.)`);
@@ -78,13 +77,6 @@ export async function runPreflight(config: Config, labs: readonly Lab[], log: Lo
     }
   }
   return { engine, imageTags, ipvs };
-}
-
-function probeImageFor(labs: readonly Lab[], imageTags: ReadonlyMap<string, string>): string | undefined {
-  const lab = labs[0];
-  if (!lab) return undefined;
-  const image = shellHost(lab).image;
-  return 'ref' in image ? image.ref : imageTags.get(image.build);
 }
 
 /** A status for a failed preflight, with the message the operator needs. */

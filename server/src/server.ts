@@ -1,13 +1,21 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type Database from 'better-sqlite3';
 import type { ServerStatus } from '../../common/api.js';
 import type { Config } from './config.js';
+import { HttpError } from './http-error.js';
 import { createApp } from './http/app.js';
+import { hostPolicy } from './http/host-guard.js';
 import { TerminalGateway } from './http/terminal-gateway.js';
+import { TerminalTickets } from './http/terminal-tickets.js';
 import type { Lab } from './labs/lab.js';
 import type { Logger } from './logger.js';
-import { failedStatus, runPreflight, type PreflightResult } from './preflight.js';
+import { CHECKER_BUILD, failedStatus, PreflightError, runPreflight, type PreflightResult, type StatusReporter } from './preflight.js';
+import { DockerRuntime } from './runtime/docker/docker-runtime.js';
+import { CidrError } from './runtime/docker/subnet-pool.js';
 import { SessionManager } from './sessions/session-manager.js';
+import { openDatabase } from './store/database.js';
+import { SessionStore } from './store/session-store.js';
 
 export interface LabServerOptions {
   readonly config: Config;
@@ -16,67 +24,137 @@ export interface LabServerOptions {
   readonly log: Logger;
   /** Environment of the `docker exec` processes (DOCKER_HOST and friends). */
   readonly childEnv: Readonly<Record<string, string>>;
+  /** The session database: a file, or ':memory:' for a run that must keep nothing (ipvs-lab test). */
+  readonly database: string;
+  /** The sessions' clock (idle times, check times); tests move it instead of waiting. */
+  readonly now?: () => number;
 }
 
+/** Ended sessions are remembered this long, so a learner who comes back is told why theirs is gone. */
+const ENDED_RETENTION_MS = 30 * 24 * 3600_000;
+
 /**
- * The whole server: HTTP and WebSocket on one port, preflight in the background (the page shows
- * its progress or its failure), sessions once preflight has passed, an idle sweep, and a stop()
- * that removes every session's containers.
+ * The whole server: HTTP and WebSocket on one port, start-up in the background (the page shows
+ * its progress or its failure): the engine's preflight, then the sessions of the previous run
+ * taken back from the database, then whatever no session owns removed. Sessions start once that
+ * is done. stop() keeps sessions for the next start, or removes them.
  */
 export class LabServer {
   private status: ServerStatus = { state: 'starting', message: 'starting', progress: [] };
   private sessions: SessionManager | undefined;
   private readonly http: Server;
   private readonly gateway: TerminalGateway;
+  private readonly db: Database.Database;
+  private readonly store: SessionStore;
   private sweepTimer: NodeJS.Timeout | undefined;
   readonly ready: Promise<PreflightResult | undefined>;
 
+  /** Opens the database at once: a database that cannot be opened is an error of the constructor. */
   constructor(private readonly options: LabServerOptions) {
     const { config, log } = options;
-    const app = createApp({ labs: options.labs, status: () => this.status, sessions: () => this.sessions, webDist: options.webDist, log });
+    this.db = openDatabase(options.database);
+    this.store = new SessionStore(this.db);
+    const tickets = new TerminalTickets();
+    const hosts = hostPolicy(config.allowedHosts, config.publicUrl);
+    const app = createApp({ labs: options.labs, status: () => this.status, sessions: () => this.sessions, tickets, hosts, webDist: options.webDist, log });
     this.http = createServer(app);
-    this.gateway = new TerminalGateway((id, token) => {
-      if (!this.sessions) throw new Error(this.status.message);
-      return this.sessions.authenticate(id, token);
-    }, log);
-    this.http.on('upgrade', (req, socket, head) => {
-      if (!this.gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+    this.gateway = new TerminalGateway({
+      lookup: (id) => {
+        if (!this.sessions) throw new HttpError(503, this.status.message);
+        return this.sessions.lookup(id);
+      },
+      tickets,
+      hosts,
+      maxPagesPerSession: config.maxPagesPerSession,
+      pingIntervalMs: config.pingSeconds * 1000,
+      replayCapacity: config.replayKib * 1024,
+      log,
     });
-    this.ready = runPreflight(config, options.labs, log, (s) => (this.status = s)).then(
-      (result) => {
-        this.sessions = new SessionManager({
+    this.http.on('upgrade', (req, socket, head) => {
+      try {
+        if (!this.gateway.handleUpgrade(req, socket, head)) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      } catch (e) {
+        log.error('upgrade failed', { url: req.url?.slice(0, 200), error: (e as Error).message });
+        socket.destroy();
+      }
+    });
+    this.ready = this.start();
+  }
+
+  private async start(): Promise<PreflightResult | undefined> {
+    const { config, log } = this.options;
+    const progress: string[] = [];
+    let engine: ServerStatus['engine'] = { dockerHost: config.dockerHost };
+    const report = ((message: string) => {
+      progress.push(message);
+      log.info(message);
+      this.status = { state: 'starting', message, progress: [...progress], engine };
+    }) as StatusReporter;
+    report.engine = (info) => (engine = info);
+    try {
+      const result = await runPreflight(config, this.options.labs, report);
+      let runtime: DockerRuntime;
+      try {
+        runtime = new DockerRuntime({
           engine: result.engine,
-          labs: new Map(options.labs.map((l) => [l.id, l])),
-          imageTags: result.imageTags,
           serverName: config.serverName,
-          maxSessions: config.maxSessions,
-          idleMs: config.idleMinutes * 60_000,
-          checkTimeoutMs: config.checkTimeoutMs,
-          replayCapacity: config.replayKib * 1024,
+          checkerImage: result.imageTags.get(CHECKER_BUILD.name)!,
+          subnetPool: config.subnetPool,
+          subnetPrefix: config.subnetPrefix,
+          dropCapabilities: config.dropCapabilities,
           dockerCli: config.dockerCli,
-          childEnv: options.childEnv,
-          log,
+          childEnv: this.options.childEnv,
         });
-        this.status = { state: 'ready', message: 'ready', progress: [...this.status.progress], engine: { ...this.status.engine!, ipvs: result.ipvs } };
-        log.info('ready: sessions can start');
-        // Check often relative to the idle limit, but not more than once a minute.
-        this.sweepTimer = setInterval(
-          () => void this.sessions?.sweepIdle().catch((e: Error) => log.error('idle sweep failed', { error: e.message })),
-          Math.min(60_000, config.idleMinutes * 15_000),
+      } catch (e) {
+        if (e instanceof CidrError) throw new PreflightError(`IPVS_LAB_SUBNET_POOL: ${e.message}`);
+        throw e;
+      }
+      const sessions = new SessionManager({
+        runtime,
+        store: this.store,
+        labs: new Map(this.options.labs.map((l) => [l.id, l])),
+        imageTags: result.imageTags,
+        limits: { memoryMib: config.memoryMib, pids: config.pids, cpus: config.cpus, cpuShares: config.cpuShares },
+        maxSessions: config.maxSessions,
+        idleMs: config.idleMinutes * 60_000,
+        checkTimeoutMs: config.checkTimeoutMs,
+        replayCapacity: config.replayKib * 1024,
+        log,
+        ...(this.options.now ? { now: this.options.now } : {}),
+      });
+      const started = Date.now();
+      const restored = await sessions.restore(report);
+      if (restored.adopted + restored.lost > 0)
+        report(
+          `restored ${restored.adopted} session(s) in ${((Date.now() - started) / 1000).toFixed(1)} s${restored.lost ? `; ${restored.lost} could not be restored (their containers are gone)` : ''}`,
         );
-        this.sweepTimer.unref();
-        return result;
-      },
-      (error: unknown) => {
-        this.status = failedStatus(error, config.dockerHost);
-        log.error('cannot start sessions', { error: this.status.message });
-        return undefined;
-      },
-    );
+      const reaped = await runtime.removeAllExcept(sessions.ids());
+      if (reaped.containers + reaped.networks > 0)
+        report(`removed ${reaped.containers} containers and ${reaped.networks} networks of server "${config.serverName}" that no session owns`);
+      this.store.pruneEnded(Date.now() - ENDED_RETENTION_MS);
+      this.sessions = sessions;
+      this.status = { state: 'ready', message: 'ready', progress: [...progress], engine: { ...engine, ipvs: result.ipvs } };
+      log.info('ready: sessions can start');
+      // Check often relative to the idle limit, but not more than once a minute.
+      this.sweepTimer = setInterval(
+        () => void this.sessions?.sweepIdle().catch((e: Error) => log.error('idle sweep failed', { error: e.message })),
+        Math.min(60_000, config.idleMinutes * 15_000),
+      );
+      this.sweepTimer.unref();
+      return result;
+    } catch (error) {
+      this.status = failedStatus(error, config.dockerHost);
+      log.error('cannot start sessions', { error: this.status.message });
+      return undefined;
+    }
   }
 
   get sessionManager(): SessionManager | undefined {
     return this.sessions;
+  }
+
+  get terminalGateway(): TerminalGateway {
+    return this.gateway;
   }
 
   /** What the server is doing, or why it cannot start sessions. */
@@ -92,16 +170,18 @@ export class LabServer {
   }
 
   /**
-   * Stops accepting, closes terminals, and removes every session's containers, unless
-   * `keepContainers` (for `ipvs-lab test --keep`), which leaves them for a person to inspect.
+   * Stops accepting and closes terminals. `keep` (a restart, `ipvs-lab test --keep`) leaves every
+   * session's containers running and the sessions live in the database, for the next start to
+   * take back; `remove` ends them and removes their containers.
    */
-  async stop(options: { keepContainers?: boolean } = {}): Promise<void> {
+  async stop(sessions: 'keep' | 'remove'): Promise<void> {
     clearInterval(this.sweepTimer);
     this.gateway.close();
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));
     await this.ready.catch(() => undefined);
-    if (options.keepContainers) this.sessions?.detachAll();
-    else await this.sessions?.disposeAll();
+    if (sessions === 'keep') await this.sessions?.detachAll();
+    else await this.sessions?.removeAll();
+    this.db.close();
   }
 }

@@ -41,7 +41,7 @@ describe('ipvs-lab validate', () => {
   it('fails on a step that changes state without a check (lint), and reports every lab given', async () => {
     const run = runCli(['validate', fixture('good'), fixture('missing-title')]);
     assert.equal(await run.exit, 1);
-    assert.match(run.output(), /good\/lab\.yaml:22: steps\[0\]: step look has no check/);
+    assert.match(run.output(), /good\/lab\.yaml:28: steps\[0\]: step look has no check/);
     assert.match(run.output(), /missing-title\/lab\.yaml:1: missing required field title/);
   });
 
@@ -98,7 +98,7 @@ describe('ipvs-lab test', () => {
     const run = runCli(['test', '--keep', fixture('check-always-passes')], noIpvs);
     assert.equal(await run.exit, 1);
     const [, id] = run.output().match(/session ([0-9a-f]+) ready/)!;
-    assert.equal(await countSessionContainers(id!), 1);
+    assert.equal(await countSessionContainers(id!), 2, 'the host and the checker its command check ran in');
     const remove = run.output().match(/ {2}remove: (.*)$/m)?.[1];
     assert.ok(remove, run.output());
     assert.match(run.output(), new RegExp(`shell: .*docker exec -it ipvs-lab-cli-[0-9a-f]+-${id}-host bash`));

@@ -34,8 +34,10 @@ describe('session lifecycle on a real engine', () => {
     assert.equal(intro.steps, 7);
   });
 
-  it('starts the three containers on a private network', async () => {
-    assert.deepEqual(await countLabelled({ server: lab.config.serverName, session: session.id }), { containers: 3, networks: 1 });
+  it('starts the three containers and the checker on a private network', async () => {
+    // The checker starts in the background: the shell does not wait for it.
+    await lab.server.sessionManager!.lookup(session.id).environment.check('host', 'true', 30_000);
+    assert.deepEqual(await countLabelled({ server: lab.config.serverName, session: session.id }), { containers: 4, networks: 1 });
     assert.match(session.url, new RegExp(`^/s/${session.id}\\?token=`));
     const state = await api.state(session);
     assert.equal(state.lab, 'ipvs-intro');
@@ -135,6 +137,8 @@ describe('session lifecycle on a real engine', () => {
     assert.equal(await api.remove(session), 204);
     assert.deepEqual(await closed, [1008, 'the session has ended']);
     assert.deepEqual(await countLabelled({ server: lab.config.serverName, session: session.id }), { containers: 0, networks: 0 });
-    assert.equal((await api.call('GET', `/api/sessions/${session.id}`, session.token)).status, 404);
+    const gone = await api.call<{ error: string }>('GET', `/api/sessions/${session.id}`, session.token);
+    assert.equal(gone.status, 410);
+    assert.match(gone.body.error, new RegExp(`session ${session.id} was ended at \\S+, and its containers removed`));
   });
 });

@@ -159,7 +159,7 @@ describe('terminal reliability', () => {
         ])(),
       );
     }
-    const victim = new WebSocket(url(a));
+    const victim = new WebSocket(url(a).url, { headers: { ...url(a).headers } });
     await new Promise((resolve, reject) => victim.once('open', resolve).once('error', reject));
     let errors = 0;
     victim.on('message', (raw) => {

@@ -41,6 +41,18 @@ describe('loadConfig', () => {
         replayKib: 1024,
         dockerHost: 'unix:///var/run/docker.sock',
         checkTimeoutMs: 30000,
+        publicUrl: '',
+        allowedHosts: [],
+        stateDir: path.join(PROJECT_ROOT, 'state'),
+        subnetPool: '10.200.0.0/16',
+        subnetPrefix: 28,
+        memoryMib: 256,
+        pids: 256,
+        cpus: 1,
+        cpuShares: 512,
+        dropCapabilities: ['NET_RAW', 'MKNOD', 'AUDIT_WRITE', 'SETFCAP', 'SYS_CHROOT'],
+        maxPagesPerSession: 4,
+        pingSeconds: 5,
       },
     );
   });
@@ -84,6 +96,18 @@ describe('loadConfig', () => {
       DOCKER_HOST: 'tcp://10.0.0.5:2375',
       IPVS_LAB_CHECK_TIMEOUT_MS: '100',
       IPVS_LAB_REPLAY_KIB: '16',
+      IPVS_LAB_PUBLIC_URL: 'https://Lab.Example.org:8443/some/path',
+      IPVS_LAB_ALLOWED_HOSTS: ' lab2.example.org, *.Class.example.org ,',
+      IPVS_LAB_STATE_DIR: '/var/lib/ipvs-lab',
+      IPVS_LAB_SUBNET_POOL: '10.99.0.0/20',
+      IPVS_LAB_SUBNET_PREFIX: '27',
+      IPVS_LAB_MEMORY_MIB: '128',
+      IPVS_LAB_PIDS: '100',
+      IPVS_LAB_CPUS: '0.5',
+      IPVS_LAB_CPU_SHARES: '256',
+      IPVS_LAB_DROP_CAPABILITIES: 'cap_net_raw,MKNOD',
+      IPVS_LAB_MAX_PAGES: '2',
+      IPVS_LAB_PING_SECONDS: '1',
     });
     assert.deepEqual(
       { ...config },
@@ -100,8 +124,37 @@ describe('loadConfig', () => {
         replayKib: 16,
         dockerHost: 'tcp://10.0.0.5:2375',
         checkTimeoutMs: 100,
+        publicUrl: 'https://lab.example.org:8443',
+        allowedHosts: ['lab2.example.org', '*.class.example.org'],
+        stateDir: '/var/lib/ipvs-lab',
+        subnetPool: '10.99.0.0/20',
+        subnetPrefix: 27,
+        memoryMib: 128,
+        pids: 100,
+        cpus: 0.5,
+        cpuShares: 256,
+        dropCapabilities: ['NET_RAW', 'MKNOD'],
+        maxPagesPerSession: 2,
+        pingSeconds: 1,
       },
     );
+  });
+
+  it('rejects hosts, URLs, ranges and numbers it cannot use, naming the variable', () => {
+    assertConfigError(
+      { IPVS_LAB_ALLOWED_HOSTS: 'ok.example.org,bad host' },
+      'IPVS_LAB_ALLOWED_HOSTS: "bad host" is not a host name (such as lab.example.org, or *.example.org for every name under it)',
+    );
+    assertConfigError(
+      { IPVS_LAB_PUBLIC_URL: 'lab.example.org' },
+      'IPVS_LAB_PUBLIC_URL="lab.example.org" is not a URL; give the address learners open, such as https://lab.example.org',
+    );
+    assertConfigError({ IPVS_LAB_PUBLIC_URL: 'ftp://lab.example.org' }, 'IPVS_LAB_PUBLIC_URL="ftp://lab.example.org" must start with http:// or https://');
+    assertConfigError({ IPVS_LAB_SUBNET_POOL: '10.200.0.0' }, 'IPVS_LAB_SUBNET_POOL="10.200.0.0" must be an IPv4 range such as 10.200.0.0/16');
+    assertConfigError({ IPVS_LAB_CPUS: '0' }, 'IPVS_LAB_CPUS="0" must be a number from 0.05 to 64');
+    assertConfigError({ IPVS_LAB_CPUS: '1,5' }, 'IPVS_LAB_CPUS="1,5" must be a number from 0.05 to 64');
+    assertConfigError({ IPVS_LAB_DROP_CAPABILITIES: 'NET-RAW' }, 'IPVS_LAB_DROP_CAPABILITIES: "NET-RAW" is not a capability name such as NET_RAW');
+    assertConfigError({ IPVS_LAB_SUBNET_PREFIX: '30' }, 'IPVS_LAB_SUBNET_PREFIX="30" must be an integer from 16 to 29');
   });
 
   it('resolves relative folders to absolute paths', () => {

@@ -31,22 +31,22 @@ function messageOf<T>(result: ParseResult<T>): T {
 
 describe('parseClientMessage: valid messages', () => {
   it('accepts a bare hello and returns exactly the protocol version', () => {
-    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":1}')), { type: 'hello', version: PROTOCOL_VERSION });
+    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":2}')), { type: 'hello', version: PROTOCOL_VERSION });
   });
 
   it('accepts hello with resumeFrom, cols and rows, and keeps their values', () => {
-    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":1,"resumeFrom":0,"cols":80,"rows":24}')), {
+    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":2,"resumeFrom":0,"cols":80,"rows":24}')), {
       type: 'hello',
-      version: 1,
+      version: 2,
       resumeFrom: 0,
       cols: 80,
       rows: 24,
     });
-    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":1,"resumeFrom":123456}')), { type: 'hello', version: 1, resumeFrom: 123456 });
+    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":2,"resumeFrom":123456}')), { type: 'hello', version: 2, resumeFrom: 123456 });
   });
 
   it('drops fields the protocol does not know instead of passing them on', () => {
-    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":1,"evil":"x"}')), { type: 'hello', version: 1 });
+    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":2,"evil":"x"}')), { type: 'hello', version: 2 });
     assert.deepEqual(messageOf(parseClientMessage('{"type":"input","data":"ls\\r","extra":[1]}')), { type: 'input', data: 'ls\r' });
   });
 
@@ -98,10 +98,21 @@ describe('parseClientMessage: rejections name the problem', () => {
   }
 
   it('rejects unknown or missing types, naming them', () => {
-    assert.equal(errorOf(parseClientMessage('{"type":"ready","version":1,"offset":0}')), 'unknown message type "ready"');
-    assert.equal(errorOf(parseClientMessage('{"type":"HELLO","version":1}')), 'unknown message type "HELLO"');
+    assert.equal(errorOf(parseClientMessage('{"type":"ready","version":2,"offset":0}')), 'unknown message type "ready"');
+    assert.equal(errorOf(parseClientMessage('{"type":"HELLO","version":2}')), 'unknown message type "HELLO"');
     assert.equal(errorOf(parseClientMessage('{"type":7}')), 'unknown message type 7');
     assert.equal(errorOf(parseClientMessage('{}')), 'unknown message type undefined');
+  });
+
+  it('accepts the terminal a resume belongs to, and refuses anything but a terminal id', () => {
+    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":2,"resumeFrom":5,"terminal":"0a1b2c"}')), {
+      type: 'hello',
+      version: 2,
+      resumeFrom: 5,
+      terminal: '0a1b2c',
+    });
+    for (const terminal of ['""', '"XYZ"', '1', 'null', `"${'a'.repeat(65)}"`, '"a b"'])
+      assert.match(errorOf(parseClientMessage(`{"type":"hello","version":2,"terminal":${terminal}}`)), /^hello\.terminal must be a terminal id/, terminal);
   });
 
   it('does not take the type from __proto__', () => {
@@ -109,7 +120,7 @@ describe('parseClientMessage: rejections name the problem', () => {
   });
 
   it('rejects other protocol versions, naming the one sent and the one spoken', () => {
-    for (const version of ['0', '2', '"1"', 'null', '1.5']) {
+    for (const version of ['0', '1', '3', '"2"', 'null', '2.5']) {
       const error = errorOf(parseClientMessage(`{"type":"hello","version":${version}}`));
       assert.ok(error.includes(`protocol version ${version} is not supported`), error);
       assert.ok(error.includes(`speaks ${PROTOCOL_VERSION}`), error);
@@ -119,20 +130,20 @@ describe('parseClientMessage: rejections name the problem', () => {
 
   for (const resumeFrom of ['-1', '1.5', '"10"', 'null', 'true', '9007199254740992', '1e400', '[0]']) {
     it(`rejects hello.resumeFrom ${resumeFrom}`, () => {
-      const error = errorOf(parseClientMessage(`{"type":"hello","version":1,"resumeFrom":${resumeFrom}}`));
+      const error = errorOf(parseClientMessage(`{"type":"hello","version":2,"resumeFrom":${resumeFrom}}`));
       assert.match(error, /^hello\.resumeFrom must be a non-negative integer, got /);
     });
   }
 
   it('names the bad resumeFrom value', () => {
-    assert.equal(errorOf(parseClientMessage('{"type":"hello","version":1,"resumeFrom":-7}')), 'hello.resumeFrom must be a non-negative integer, got -7');
-    assert.equal(errorOf(parseClientMessage('{"type":"hello","version":1,"resumeFrom":2.5}')), 'hello.resumeFrom must be a non-negative integer, got 2.5');
+    assert.equal(errorOf(parseClientMessage('{"type":"hello","version":2,"resumeFrom":-7}')), 'hello.resumeFrom must be a non-negative integer, got -7');
+    assert.equal(errorOf(parseClientMessage('{"type":"hello","version":2,"resumeFrom":2.5}')), 'hello.resumeFrom must be a non-negative integer, got 2.5');
   });
 
   it('rejects hello sizes that are not finite numbers', () => {
     for (const size of ['"80"', 'null', '1e999', '-1e999', '{}']) {
-      assert.equal(errorOf(parseClientMessage(`{"type":"hello","version":1,"cols":${size},"rows":24}`)), 'hello.cols and hello.rows must be numbers', size);
-      assert.equal(errorOf(parseClientMessage(`{"type":"hello","version":1,"cols":80,"rows":${size}}`)), 'hello.cols and hello.rows must be numbers', size);
+      assert.equal(errorOf(parseClientMessage(`{"type":"hello","version":2,"cols":${size},"rows":24}`)), 'hello.cols and hello.rows must be numbers', size);
+      assert.equal(errorOf(parseClientMessage(`{"type":"hello","version":2,"cols":80,"rows":${size}}`)), 'hello.cols and hello.rows must be numbers', size);
     }
   });
 
@@ -261,8 +272,8 @@ describe('parseClientMessage: fuzz', () => {
 
 describe('parseServerMessage', () => {
   const messages: ServerMessage[] = [
-    { type: 'ready', version: PROTOCOL_VERSION, offset: 0 },
-    { type: 'ready', version: PROTOCOL_VERSION, offset: 987654 },
+    { type: 'ready', version: PROTOCOL_VERSION, terminal: 'a1b2c3', offset: 0 },
+    { type: 'ready', version: PROTOCOL_VERSION, terminal: 'ffff', offset: 987654 },
     { type: 'output', offset: 12, data: '\u001b[1;32mroot@host\u001b[0m:/# ' },
     { type: 'output', offset: 0, data: '' },
     { type: 'gap', from: 0, to: 4096 },
@@ -278,7 +289,8 @@ describe('parseServerMessage', () => {
   }
 
   it('rejects frames missing the fields of their type', () => {
-    assert.equal(errorOf(parseServerMessage('{"type":"ready","version":1}')), 'ready needs version and offset');
+    assert.equal(errorOf(parseServerMessage('{"type":"ready","version":2}')), 'ready needs version, terminal and offset');
+    assert.equal(errorOf(parseServerMessage('{"type":"ready","version":2,"offset":0}')), 'ready needs version, terminal and offset');
     assert.equal(errorOf(parseServerMessage('{"type":"output","offset":"0","data":"x"}')), 'output needs offset and data');
     assert.equal(errorOf(parseServerMessage('{"type":"gap","from":0}')), 'gap needs from and to');
     assert.equal(errorOf(parseServerMessage('{"type":"exit","exitCode":0}')), 'exit needs exitCode and message');

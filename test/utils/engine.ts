@@ -1,5 +1,11 @@
+import http from 'node:http';
 import { getContainerRuntimeClient } from 'testcontainers';
-import { LABEL_MANAGED, LABEL_SERVER, LABEL_SESSION } from '../../server/src/runtime/engine.js';
+import { LABEL_MANAGED, LABEL_SERVER, LABEL_SESSION } from '../../server/src/runtime/docker/engine.js';
+
+/** The engine's own client, for tests that look behind the server's back. */
+export async function dockerode() {
+  return (await getContainerRuntimeClient()).container.dockerode;
+}
 
 /** Containers and networks of one session (or of a whole server), straight from the engine. */
 export async function countLabelled(labels: { server: string; session?: string }): Promise<{ containers: number; networks: number }> {
@@ -8,6 +14,43 @@ export async function countLabelled(labels: { server: string; session?: string }
   const containers = await docker.listContainers({ all: true, filters: { label } });
   const networks = await docker.listNetworks({ filters: { label } });
   return { containers: containers.length, networks: networks.length };
+}
+
+const HOW_TO_GET_ONE = 'start one (on these machines: eval "$(../shared/rig/engine local up)", or "vm up" for one with IPVS) or set DOCKER_HOST to one';
+
+/** Answers Docker's /_ping within `timeoutMs`, over the socket or TCP address DOCKER_HOST names. */
+function pingEngine(dockerHost: string, timeoutMs: number): Promise<boolean> {
+  const target = dockerHost.startsWith('unix://')
+    ? { socketPath: dockerHost.slice('unix://'.length) }
+    : (() => {
+        const url = new URL(dockerHost.replace(/^tcp:/, 'http:'));
+        return { host: url.hostname, port: Number(url.port || 2375) };
+      })();
+  return new Promise((resolve) => {
+    const req = http.get({ ...target, path: '/_ping', timeout: timeoutMs }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+let engineProbe: Promise<string | false> | undefined;
+
+/**
+ * Whether tests that need a Docker engine can run here: false when one answers, else a one-line
+ * reason that says how to get one. In CI an engine is a requirement, and its absence fails at once.
+ */
+export function engineSkipReason(): Promise<string | false> {
+  engineProbe ??= (async () => {
+    const dockerHost = process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+    if (await pingEngine(dockerHost, 3000)) return false;
+    const reason = `no Docker engine answers at ${dockerHost}: ${HOW_TO_GET_ONE}`;
+    if (process.env.CI) throw new Error(`CI needs a Docker engine: ${reason}`);
+    return reason;
+  })();
+  return engineProbe;
 }
 
 /**
@@ -30,7 +73,7 @@ export async function countSessionContainers(sessionId: string): Promise<number>
 }
 
 /** Server names the tests use; nothing else may use these prefixes. */
-export const TEST_SERVER_PREFIXES = ['test-', 'crash-', 'term-', 'idle-', 'cli-'];
+export const TEST_SERVER_PREFIXES = ['test-', 'restart-', 'iso-', 'limits-', 'bench-', 'idle-', 'cli-'];
 
 /**
  * Removes what test runs that were killed left on this engine (each run has its own server name,

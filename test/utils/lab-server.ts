@@ -1,12 +1,15 @@
 /**
  * Starts the real server in this process, on a free port, against the Docker engine named by
- * DOCKER_HOST, with a server name of its own so parallel runs never reap each other's containers.
+ * DOCKER_HOST, with a server name and a database folder of its own, so parallel runs never reap
+ * each other's containers or share a database.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, PROJECT_ROOT, type Config } from '../../server/src/config.js';
+import { childEnvironment, databaseFile, loadConfig, PROJECT_ROOT, type Config } from '../../server/src/config.js';
 import { loadLabs } from '../../server/src/labs/lab-loader.js';
-import { silentLogger, consoleLogger } from '../../server/src/logger.js';
+import { consoleLogger, silentLogger } from '../../server/src/logger.js';
 import { LabServer } from '../../server/src/server.js';
 import { reapStaleTestContainers } from './engine.js';
 
@@ -14,6 +17,7 @@ export interface RunningLabServer extends AsyncDisposable {
   readonly server: LabServer;
   readonly baseUrl: string;
   readonly config: Config;
+  /** Stops the server, removes its sessions' containers and its database folder. */
   stop(): Promise<void>;
 }
 
@@ -21,20 +25,36 @@ export function uniqueServerName(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString('hex')}`;
 }
 
-export async function startLabServer(overrides: Partial<Config> = {}): Promise<RunningLabServer> {
-  const config = loadConfig(process.env, { port: 0, host: '127.0.0.1', serverName: uniqueServerName('test'), ...overrides });
+/** A fresh folder for a server's database, under the system's temp folder. */
+export function tempStateDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'ipvs-lab-state-'));
+}
+
+export async function startLabServer(overrides: Partial<Config> = {}, options: { now?: () => number } = {}): Promise<RunningLabServer> {
+  const stateDir = overrides.stateDir ?? tempStateDir();
+  const config = loadConfig(process.env, { port: 0, host: '127.0.0.1', serverName: uniqueServerName('test'), stateDir, ...overrides });
   const { labs, errors } = loadLabs(config.labsDir, { containersDir: config.containersDir, relativeTo: PROJECT_ROOT });
   if (errors[0]) throw errors[0];
   const log = process.env.IPVS_LAB_TEST_LOG ? consoleLogger() : silentLogger;
-  const childEnv = Object.fromEntries(Object.entries(process.env).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
-  const server = new LabServer({ config, labs, webDist: path.join(PROJECT_ROOT, 'dist', 'web'), log, childEnv });
+  const server = new LabServer({
+    config,
+    labs,
+    webDist: path.join(PROJECT_ROOT, 'dist', 'web'),
+    log,
+    childEnv: childEnvironment(),
+    database: databaseFile(config),
+    ...options,
+  });
   await reapStaleTestContainers().catch(() => 0);
   const address = await server.listen();
+  const stop = async () => {
+    await server.stop('remove');
+    if (!overrides.stateDir) rmSync(stateDir, { recursive: true, force: true });
+  };
   const result = await server.ready;
   if (!result) {
-    await server.stop();
-    throw new Error(`the server did not get ready`);
+    await stop();
+    throw new Error(`the server did not get ready: ${server.statusMessage}`);
   }
-  const stop = () => server.stop();
   return { server, baseUrl: `http://127.0.0.1:${address.port}`, config, stop, [Symbol.asyncDispose]: stop };
 }

@@ -1,4 +1,4 @@
-import type { ApiError, CheckResult, LabSummary, ServerStatus, SessionCreated, SessionState } from '../../common/api.js';
+import type { ApiError, CheckResult, LabSummary, ServerStatus, SessionCreated, SessionState, TerminalTicket } from '../../common/api.js';
 
 /** An API call that failed; `message` is the server's own explanation. */
 export class ApiCallError extends Error {
@@ -32,6 +32,7 @@ export const api = {
   labs: () => call<LabSummary[]>('GET', '/api/labs'),
   createSession: (lab: string) => call<SessionCreated>('POST', '/api/sessions', undefined, { lab }),
   session: (id: string, token: string) => call<SessionState>('GET', `/api/sessions/${encodeURIComponent(id)}`, token),
+  ticket: (id: string, token: string) => call<TerminalTicket>('POST', `/api/sessions/${encodeURIComponent(id)}/terminal-tickets`, token),
   check: (id: string, token: string, stepId: string) =>
     call<CheckResult>('POST', `/api/sessions/${encodeURIComponent(id)}/steps/${encodeURIComponent(stepId)}/check`, token),
 };

@@ -2,11 +2,27 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import type { CheckResult, SessionState } from '../../common/api.js';
 import { api, ApiCallError } from './api-client.js';
-import { TerminalConnection, type ConnectionState } from './terminal-connection.js';
+import { OpenError, TerminalConnection, type ConnectionState } from './terminal-connection.js';
 
 const sessionId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
-const token = new URLSearchParams(location.search).get('token') ?? '';
 const stepKey = `ipvs-lab:${sessionId}:step`;
+const tokenKey = `ipvs-lab:${sessionId}:token`;
+
+/**
+ * The session's link carries its token once; the page keeps it (so a reload or a reopened tab
+ * finds the session) and takes it out of the address bar, where screenshots, shoulder surfers
+ * and browser history would see it.
+ */
+function takeToken(): string {
+  const fromLink = new URLSearchParams(location.search).get('token');
+  if (fromLink) {
+    localStorage.setItem(tokenKey, fromLink);
+    history.replaceState(history.state, '', location.pathname + location.hash);
+    return fromLink;
+  }
+  return localStorage.getItem(tokenKey) ?? '';
+}
+const token = takeToken();
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const stepBox = $<HTMLElement>('step');
@@ -30,12 +46,25 @@ const fit = new FitAddon();
 term.loadAddon(fit);
 term.open($<HTMLDivElement>('terminal'));
 
-const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/sessions/${encodeURIComponent(sessionId)}/terminal?token=${encodeURIComponent(token)}`;
-const connection = new TerminalConnection(wsUrl, {
+/** A fresh one-use ticket per connection; a session that is gone says why, and retrying stops. */
+async function openTerminal(): Promise<string> {
+  try {
+    const { ticket } = await api.ticket(sessionId, token);
+    return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/sessions/${encodeURIComponent(sessionId)}/terminal?ticket=${encodeURIComponent(ticket)}`;
+  } catch (e) {
+    const gone = e instanceof ApiCallError && [403, 404, 410].includes(e.status);
+    throw new OpenError((e as Error).message, gone);
+  }
+}
+const connection = new TerminalConnection(openTerminal, {
   output: (data, drawn) => term.write(data, drawn),
   gap: (lost) => {
     term.reset();
     term.write(`\x1b[33m[${lost} characters of output were dropped while you were away; press Enter for a fresh prompt]\x1b[0m\r\n`);
+  },
+  newTerminal: () => {
+    term.reset();
+    term.write('\x1b[33m[the lab server restarted: this is a new shell in the same container; your work and progress are as you left them]\x1b[0m\r\n');
   },
   state: (s: ConnectionState, detail?: string) => {
     terminalState.dataset.state = s;
@@ -174,7 +203,10 @@ async function runCheck(): Promise<void> {
   } catch (e) {
     showResult({
       passed: false,
-      message: e instanceof ApiCallError && e.status === 404 ? 'This session has ended.' : `The check could not run: ${(e as Error).message}`,
+      message:
+        e instanceof ApiCallError && [404, 410].includes(e.status)
+          ? `This session has ended: ${e.message}`
+          : `The check could not run: ${(e as Error).message}`,
     });
   } finally {
     checkButton.disabled = false;
@@ -185,6 +217,8 @@ prevButton.addEventListener('click', () => show(current - 1));
 nextButton.addEventListener('click', () => show(current + 1));
 
 async function main(): Promise<void> {
+  if (!token)
+    throw new Error('this page needs the link you got when the session started (it carries the session key); open that link again, or start a new session');
   state = await api.session(sessionId, token);
   document.title = `${state.labTitle} · ipvs-lab`;
   $<HTMLHeadingElement>('lab-title').textContent = state.labTitle;

@@ -10,19 +10,35 @@ export interface TerminalConnectionHandlers {
   output(data: string, drawn: () => void): void;
   /** Output between the page's screen and the server's buffer was lost: clear and redraw. */
   gap(lostChars: number): void;
+  /** The server restarted and this is a new shell (the containers are the same): clear the screen. */
+  newTerminal(): void;
   state(state: ConnectionState, detail?: string): void;
 }
 
+/** Why a socket could not be opened: `gone` when retrying cannot help (the session ended). */
+export class OpenError extends Error {
+  constructor(
+    message: string,
+    readonly gone: boolean,
+  ) {
+    super(message);
+  }
+}
+
 const MAX_BACKOFF_MS = 10_000;
+/** Close codes of the server: 1008 the session ended, 1013 try again later. */
+const CLOSE_ENDED = 1008;
 
 /**
  * The page's end of the terminal protocol. It tracks the offset of the output it has drawn, so a
  * reconnect (network blip, laptop sleep) resumes exactly where it stopped, and it reconnects by
- * itself with exponential backoff until the server says the session is gone.
+ * itself with exponential backoff until the server says the session is gone. Each connection
+ * starts from `open()`, which gets a fresh one-use ticket: the session token never goes in a URL.
  */
 export class TerminalConnection {
   private ws: WebSocket | undefined;
   private received = 0;
+  private terminal: string | undefined;
   private attempt = 0;
   private closedByUs = false;
   private size: { cols: number; rows: number } = { cols: 100, rows: 30 };
@@ -30,10 +46,10 @@ export class TerminalConnection {
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
-    private readonly url: string,
+    private readonly open: () => Promise<string>,
     private readonly handlers: TerminalConnectionHandlers,
   ) {
-    this.connect();
+    void this.connect();
   }
 
   send(data: string): void {
@@ -54,14 +70,28 @@ export class TerminalConnection {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encode(message));
   }
 
-  private connect(): void {
+  private async connect(): Promise<void> {
     this.handlers.state(this.attempt === 0 ? 'connecting' : 'reconnecting');
-    const ws = new WebSocket(this.url);
+    let url: string;
+    try {
+      url = await this.open();
+    } catch (e) {
+      if (e instanceof OpenError && e.gone) return this.handlers.state('gone', e.message);
+      return this.retry();
+    }
+    if (this.closedByUs) return;
+    const ws = new WebSocket(url);
     this.ws = ws;
-    let opened = false;
     ws.onopen = () => {
-      opened = true;
-      ws.send(encode({ type: 'hello', version: PROTOCOL_VERSION, resumeFrom: this.received, ...this.size }));
+      ws.send(
+        encode({
+          type: 'hello',
+          version: PROTOCOL_VERSION,
+          resumeFrom: this.received,
+          ...(this.terminal ? { terminal: this.terminal } : {}),
+          ...this.size,
+        }),
+      );
     };
     ws.onmessage = (event) => {
       const parsed = parseServerMessage(String(event.data));
@@ -69,6 +99,13 @@ export class TerminalConnection {
       const m = parsed.message;
       switch (m.type) {
         case 'ready':
+          if (this.terminal !== undefined && m.terminal !== this.terminal) {
+            // A restarted server: its offsets start afresh, so the old ones must not skip output.
+            this.handlers.newTerminal();
+            this.drawnUpTo = 0;
+          }
+          this.terminal = m.terminal;
+          this.received = m.offset;
           this.attempt = 0;
           this.handlers.state('connected');
           break;
@@ -94,19 +131,8 @@ export class TerminalConnection {
     };
     ws.onclose = (event) => {
       if (this.closedByUs) return;
-      // The upgrade was refused (404/403): the session is gone; retrying cannot help.
-      if (!opened && this.attempt >= 2) {
-        void fetch(location.pathname + location.search, { method: 'HEAD' }).then(
-          (r) => {
-            if (r.status === 404 || r.status === 403) this.handlers.state('gone', 'this session has ended');
-            else this.retry();
-          },
-          () => this.retry(),
-        );
-        return;
-      }
-      if (event.code === 1008) return this.handlers.state('gone', event.reason);
-      this.retry();
+      if (event.code === CLOSE_ENDED) return this.handlers.state('gone', event.reason || 'the session has ended');
+      this.retry(event.reason);
     };
   }
 
@@ -119,10 +145,10 @@ export class TerminalConnection {
     }, 20);
   }
 
-  private retry(): void {
+  private retry(reason?: string): void {
     const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** this.attempt);
     this.attempt++;
-    this.handlers.state('reconnecting', `retrying in ${Math.round(delay / 100) / 10} s`);
-    setTimeout(() => this.connect(), delay);
+    this.handlers.state('reconnecting', `${reason ? `${reason}; ` : ''}retrying in ${Math.round(delay / 100) / 10} s`);
+    setTimeout(() => void this.connect(), delay);
   }
 }

@@ -1,9 +1,12 @@
 import type { CheckResult } from '../../../common/api.js';
-import type { ExecResult } from '../runtime/engine.js';
+import type { ExecResult, PathInfo } from '../runtime/runtime.js';
 
-/** What a check may do: run read-only commands in the session's hosts, and look up names. */
+/** What a check may do: read the session's hosts with trusted tools, and look up names. */
 export interface CheckContext {
+  /** Runs `sh -c script` as the trusted checker in the host's network namespace (never the learner's own binaries). */
   exec(host: string, script: string): Promise<ExecResult>;
+  /** Stats a path in the host's filesystem through the container engine. */
+  statPath(host: string, path: string): Promise<PathInfo | undefined>;
   /** Session variables (`host.ip`, `vip`, ...), already filled. */
   readonly variables: Readonly<Record<string, string>>;
   /** host name → IP address, to name backends in messages by the name the learner knows. */

@@ -3,11 +3,12 @@ import type { CheckSpec } from '../labs/lab.js';
 import { fillTemplate } from '../labs/template.js';
 import type { CheckContext } from './check-context.js';
 import { runCommandCheck } from './command-check.js';
+import { runFileCheck } from './file-check.js';
 import { runIpvsRealServersCheck } from './ipvs-real-servers-check.js';
 import { runIpvsServiceCheck } from './ipvs-service-check.js';
 import { IpvsUnavailableError } from './read-ipvs-table.js';
 import { runRoundRobinTrafficCheck } from './round-robin-traffic-check.js';
-import { ExecTimeoutError } from '../runtime/lab-environment.js';
+import { ExecTimeoutError } from '../runtime/runtime.js';
 import { IpvsParseError } from '../ipvs/ipvs-parse-error.js';
 
 /** Fills `{{variables}}` in every string of a check spec. */
@@ -25,6 +26,8 @@ async function runOne(check: CheckSpec, ctx: CheckContext): Promise<CheckResult>
       return runIpvsRealServersCheck(check, ctx);
     case 'round-robin-traffic':
       return runRoundRobinTrafficCheck(check, ctx);
+    case 'file':
+      return runFileCheck(check, ctx);
   }
 }
 

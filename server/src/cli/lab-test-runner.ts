@@ -1,5 +1,5 @@
 import type { CheckResult, SessionCreated } from '../../../common/api.js';
-import { TerminalClient } from '../client/terminal-client.js';
+import { TerminalClient, terminalUrl } from '../client/terminal-client.js';
 import { typeAndWait } from '../client/type-and-wait.js';
 import type { Lab } from '../labs/lab.js';
 import { fillTemplate } from '../labs/template.js';
@@ -46,10 +46,7 @@ export async function testLab(baseUrl: string, lab: Lab, hooks: RunnerHooks): Pr
     return answer;
   };
 
-  const term = await TerminalClient.connect(
-    `${baseUrl.replace(/^http/, 'ws')}/api/sessions/${session.id}/terminal?token=${encodeURIComponent(session.token)}`,
-    { cols: 160, rows: 50 },
-  );
+  const term = await TerminalClient.connect(terminalUrl(baseUrl, session.id, session.token), { cols: 160, rows: 50 });
   try {
     await term.nextMessage('ready');
     let failed = false;

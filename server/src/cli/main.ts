@@ -9,7 +9,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { SessionCreated } from '../../../common/api.js';
-import { ConfigError, describeOptions, loadConfig, PROJECT_ROOT, type Config } from '../config.js';
+import { childEnvironment, ConfigError, databaseFile, describeOptions, loadConfig, PROJECT_ROOT, type Config } from '../config.js';
 import type { Lab } from '../labs/lab.js';
 import { formatProblem, LabError, type LabProblem } from '../labs/lab-error.js';
 import { loadLab } from '../labs/lab-loader.js';
@@ -17,6 +17,10 @@ import { silentLogger, consoleLogger } from '../logger.js';
 import { LabServer } from '../server.js';
 import { labPassed, toJUnitXml, type LabTestResult, type StepTestResult } from './junit.js';
 import { testLab } from './lab-test-runner.js';
+import { Engine, EngineUnavailableError, LABEL_MANAGED, LABEL_SERVER } from '../runtime/docker/engine.js';
+import { openDatabase, StoreError } from '../store/database.js';
+import { serverHolding } from '../store/server-lock.js';
+import { SessionStore } from '../store/session-store.js';
 
 const HELP = `ipvs-lab: check and test hands-on IPVS labs
 
@@ -35,6 +39,12 @@ Usage:
       --junit F   write a JUnit XML report to F
       --keep      leave the sessions' containers running and print how to attach
       --verbose   log what the server does
+
+  ipvs-lab down
+      Ends every session of the server named by IPVS_LAB_SERVER_NAME (default "default") and
+      removes their containers and networks. A stopped server keeps its sessions for its next
+      start; this is how to let them go. Learners are told their session was removed by the
+      operator. Refuses while that server runs (stop it first, or DELETE sessions through the API).
 
   ipvs-lab --help
 
@@ -110,8 +120,8 @@ async function test(dirs: string[], config: Config, options: { junit?: string; k
   }
 
   const log = options.verbose ? consoleLogger() : silentLogger;
-  const childEnv = Object.fromEntries(Object.entries(process.env).filter((kv): kv is [string, string] => typeof kv[1] === 'string'));
-  const server = new LabServer({ config, labs, webDist: path.join(PROJECT_ROOT, 'dist', 'web'), log, childEnv });
+  // A test run keeps nothing: its sessions live in memory and end with it.
+  const server = new LabServer({ config, labs, webDist: path.join(PROJECT_ROOT, 'dist', 'web'), log, childEnv: childEnvironment(), database: ':memory:' });
   const address = await server.listen();
   const baseUrl = `http://127.0.0.1:${address.port}`;
   const sessions: { lab: Lab; session: SessionCreated }[] = [];
@@ -121,7 +131,7 @@ async function test(dirs: string[], config: Config, options: { junit?: string; k
     if (interrupted) process.exit(130);
     interrupted = true;
     process.stdout.write("\ninterrupted: removing the test sessions' containers…\n");
-    void server.stop().finally(() => process.exit(130));
+    void server.stop('remove').finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -130,7 +140,7 @@ async function test(dirs: string[], config: Config, options: { junit?: string; k
   const ready = await server.ready;
   if (!ready) {
     process.stdout.write(`cannot test: ${server.statusMessage}\n`);
-    await server.stop();
+    await server.stop('remove');
     return 2;
   }
 
@@ -156,8 +166,8 @@ async function test(dirs: string[], config: Config, options: { junit?: string; k
       process.stdout.write(`JUnit report: ${options.junit}\n`);
     }
     if (options.keep) {
-      await server.stop({ keepContainers: true });
-      const prefix = process.env.DOCKER_HOST ? `DOCKER_HOST=${process.env.DOCKER_HOST} ` : '';
+      await server.stop('keep');
+      const prefix = `DOCKER_HOST=${config.dockerHost} `;
       for (const { lab, session } of sessions) {
         const shellHost = lab.hosts.find((h) => h.shell)!.name;
         process.stdout.write(
@@ -166,12 +176,41 @@ async function test(dirs: string[], config: Config, options: { junit?: string; k
         );
       }
     } else {
-      await server.stop();
+      await server.stop('remove');
     }
   }
   const failed = results.filter((r) => !labPassed(r));
   process.stdout.write(`${results.length - failed.length} passed, ${failed.length} failed (${secs(Date.now() - started)})\n`);
   return failed.length > 0 ? 1 : 0;
+}
+
+/** `ipvs-lab down`: ends every session of a stopped server and removes its containers. */
+async function down(config: Config): Promise<number> {
+  const database = databaseFile(config);
+  const holder = serverHolding(database);
+  if (holder !== undefined)
+    throw new UsageError(
+      `server "${config.serverName}" is running (pid ${holder}): stop it first (its sessions stay for its next start), or end sessions one by one with DELETE /api/sessions/:id`,
+    );
+  const engine = await Engine.connect(config.dockerHost);
+  const removed = existsSync(database) ? endAllSessions(database) : 0;
+  const reaped = await engine.removeLabelled({ [LABEL_MANAGED]: 'true', [LABEL_SERVER]: config.serverName });
+  process.stdout.write(
+    `server "${config.serverName}": ended ${removed} session(s); removed ${reaped.containers} containers and ${reaped.networks} networks from ${config.dockerHost}\n`,
+  );
+  return 0;
+}
+
+function endAllSessions(database: string): number {
+  const db = openDatabase(database);
+  try {
+    const store = new SessionStore(db);
+    const live = store.live();
+    for (const s of live) store.end(s.id, 'removed', Date.now(), 'ipvs-lab down');
+    return live.length;
+  } finally {
+    db.close();
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -191,7 +230,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return command || values.help ? 0 : 2;
   }
-  // Each CLI run gets its own server name: it never reaps, nor is reaped by, a running server.
+  if (command === 'down') {
+    if (rest.length > 0) throw new UsageError('down takes no arguments; it acts on the server named by IPVS_LAB_SERVER_NAME');
+    return down(loadConfig());
+  }
+  // Each test run gets its own server name: it never reaps, nor is reaped by, a running server.
   const config = loadConfig(process.env, { port: 0, host: '127.0.0.1', serverName: `cli-${randomBytes(3).toString('hex')}` });
   switch (command) {
     case 'validate':
@@ -203,7 +246,7 @@ async function main(argv: string[]): Promise<number> {
         verbose: values.verbose ?? false,
       });
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}; use validate or test (see ipvs-lab --help)`);
+      throw new UsageError(`unknown command ${JSON.stringify(command)}; use validate, test or down (see ipvs-lab --help)`);
   }
 }
 
@@ -212,7 +255,13 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof UsageError || e instanceof ConfigError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      e instanceof UsageError ||
+      e instanceof ConfigError ||
+      e instanceof StoreError ||
+      e instanceof EngineUnavailableError ||
+      (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       process.stderr.write(`ipvs-lab: ${(e as Error).message}\n`);
       process.exitCode = 2;
     } else {

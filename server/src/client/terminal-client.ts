@@ -47,11 +47,19 @@ export class TerminalClient {
     });
   }
 
-  /** Opens the socket; resolves with the client or rejects with the HTTP status of a refused upgrade. */
-  static connect(url: string, hello: { resumeFrom?: number; cols?: number; rows?: number } | null = {}): Promise<TerminalClient> {
+  /**
+   * Opens the socket; resolves with the client or rejects with the HTTP status (and body) of a
+   * refused upgrade. `hello: null` opens without saying hello.
+   */
+  static connect(target: TerminalTarget, hello: { resumeFrom?: number; cols?: number; rows?: number; terminal?: string } | null = {}): Promise<TerminalClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+      const ws = new WebSocket(target.url, { headers: { ...target.headers } });
+      ws.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => reject(new Error(`upgrade refused: ${res.statusCode} ${body}`)));
+        res.on('error', () => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+      });
       ws.once('error', reject);
       ws.once('open', () => {
         const client = new TerminalClient(ws);
@@ -136,6 +144,13 @@ export class TerminalClient {
   }
 }
 
-export function terminalUrl(baseUrl: string, id: string, token: string): string {
-  return `${baseUrl.replace(/^http/, 'ws')}/api/sessions/${id}/terminal?token=${encodeURIComponent(token)}`;
+/** Where a terminal socket goes and the headers it needs. */
+export interface TerminalTarget {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A script's way in: the session token in an Authorization header, never in the URL. */
+export function terminalUrl(baseUrl: string, id: string, token: string): TerminalTarget {
+  return { url: `${baseUrl.replace(/^http/, 'ws')}/api/sessions/${id}/terminal`, headers: { Authorization: `Bearer ${token}` } };
 }

@@ -1,26 +1,67 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { CheckResult, LabSummary, ServerStatus, SessionCreated } from '../../../common/api.js';
+import type { CheckResult, LabSummary, ServerStatus, SessionCreated, TerminalTicket } from '../../../common/api.js';
+import { HttpError } from '../http-error.js';
 import type { Lab } from '../labs/lab.js';
 import type { Logger } from '../logger.js';
 import type { SessionManager } from '../sessions/session-manager.js';
-import { HttpError } from './http-error.js';
+import { hostAllowed, hostRefusal, originAllowed, type HostPolicy } from './host-guard.js';
+import { TICKET_LIFETIME_MS, type TerminalTickets } from './terminal-tickets.js';
 
 export interface AppOptions {
   readonly labs: readonly Lab[];
   readonly status: () => ServerStatus;
   /** Undefined until preflight has passed. */
   readonly sessions: () => SessionManager | undefined;
+  readonly tickets: TerminalTickets;
+  readonly hosts: HostPolicy;
   /** Built page assets (esbuild output) and the HTML templates. */
   readonly webDist: string;
   readonly log: Logger;
+}
+
+/**
+ * xterm.js writes its theme into a <style> element, so styles need 'unsafe-inline'; scripts,
+ * frames, forms and everything else are held to this origin.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export function securityHeaders(res: Response): void {
+  res.set({
+    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+  });
 }
 
 /** Builds the express app: the JSON API, the learner's pages and the static assets. */
 export function createApp(options: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  // Before routing: a refused Host or Origin never reaches a route, not even a 404.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    securityHeaders(res);
+    if (!hostAllowed(req.headers.host, options.hosts)) throw new HttpError(403, hostRefusal('Host', req.headers.host));
+    // A browser sends Origin with every cross-site write: a page elsewhere must not start sessions here.
+    const origin = req.headers.origin;
+    if (origin !== undefined && req.method !== 'GET' && req.method !== 'HEAD' && !originAllowed(origin, options.hosts))
+      throw new HttpError(403, hostRefusal('Origin', origin));
+    next();
+  });
   app.use(express.json({ limit: '16kb' }));
 
   const summaries: LabSummary[] = options.labs.map((l) => ({ id: l.id, title: l.title, summary: l.summary, steps: l.steps.length }));
@@ -31,6 +72,7 @@ export function createApp(options: AppOptions): express.Express {
   };
   const bearer = (req: Request): string | undefined => /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
   const param = (req: Request, name: string): string => String(req.params[name] ?? '');
+  const authenticated = (req: Request) => readySessions().authenticate(param(req, 'id'), bearer(req));
 
   app.get('/api/status', (_req, res) => {
     res.json(options.status());
@@ -44,19 +86,30 @@ export function createApp(options: AppOptions): express.Express {
     const lab: unknown = (req.body as Record<string, unknown> | undefined)?.lab;
     if (typeof lab !== 'string' || lab === '') throw new HttpError(400, 'send {"lab": "<lab id>"}; GET /api/labs lists them');
     if (!summaries.some((s) => s.id === lab)) throw new HttpError(404, `no lab ${JSON.stringify(lab)}; labs: ${summaries.map((s) => s.id).join(', ')}`);
-    const session = await readySessions().create(lab);
-    const body: SessionCreated = { id: session.id, token: session.token, lab, url: `/s/${session.id}?token=${encodeURIComponent(session.token)}` };
+    // A client that gives up (closes the tab, times out) must not leave a session nobody can use.
+    const abandoned = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abandoned.abort(new Error('the client closed the connection'));
+    });
+    const { session, token } = await readySessions().create(lab, abandoned.signal);
+    const body: SessionCreated = { id: session.id, token, lab, url: `/s/${session.id}?token=${encodeURIComponent(token)}` };
     res.status(201).json(body);
   });
 
   app.get('/api/sessions/:id', (req, res) => {
-    const session = readySessions().authenticate(param(req, 'id'), bearer(req));
+    const session = authenticated(req);
     session.touch();
     res.json(session.state());
   });
 
+  app.post('/api/sessions/:id/terminal-tickets', (req, res) => {
+    const session = authenticated(req);
+    const body: TerminalTicket = { ticket: options.tickets.issue(session.id), expiresInSeconds: TICKET_LIFETIME_MS / 1000 };
+    res.status(201).json(body);
+  });
+
   app.post('/api/sessions/:id/steps/:stepId/check', async (req, res) => {
-    const session = readySessions().authenticate(param(req, 'id'), bearer(req));
+    const session = authenticated(req);
     const result: CheckResult | undefined = await session.check(param(req, 'stepId'));
     if (!result)
       throw new HttpError(
@@ -68,20 +121,20 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   app.delete('/api/sessions/:id', async (req, res) => {
-    const sessions = readySessions();
-    const session = sessions.authenticate(param(req, 'id'), bearer(req));
-    await sessions.delete(session.id);
+    const session = authenticated(req);
+    options.tickets.revoke(session.id);
+    await readySessions().delete(session.id);
     res.status(204).end();
   });
 
   app.use('/api', (req) => {
-    throw new HttpError(404, `no API route ${req.method} ${req.originalUrl}`);
+    throw new HttpError(404, `no API route ${req.method} ${req.path}`);
   });
 
   // ---- pages --------------------------------------------------------------------------------------
   const page = (name: string) => {
     const file = path.join(options.webDist, name);
-    if (!existsSync(file)) throw new HttpError(500, `the page ${name} is not built: run npm run build`);
+    if (!existsSync(file)) throw new Error(`the page ${name} is not built in ${options.webDist}: run npm run build`);
     return readFileSync(file, 'utf8');
   };
 
@@ -95,17 +148,20 @@ export function createApp(options: AppOptions): express.Express {
       res.status(503).type('html').send(errorPage('The lab server is not ready', options.status().message));
       return;
     }
+    // With a token in the link, a wrong or stale link gets a clear page at once. Without one (the
+    // page removed it from the address bar), the page uses the token it kept and explains itself.
     const token = typeof req.query.token === 'string' ? req.query.token : undefined;
-    try {
-      sessions.authenticate(param(req, 'id'), token);
-    } catch (e) {
-      if (!(e instanceof HttpError)) throw e;
-      const title = e.status === 404 ? 'This lab session does not exist any more' : 'This link is not valid for this session';
-      res.status(e.status).type('html').send(errorPage(title, e.message));
-      return;
+    if (token !== undefined) {
+      try {
+        sessions.authenticate(param(req, 'id'), token);
+      } catch (e) {
+        if (!(e instanceof HttpError)) throw e;
+        const title = e.status === 403 ? 'This link is not valid for this session' : 'This lab session does not exist any more';
+        res.status(e.status).type('html').send(errorPage(title, e.message));
+        return;
+      }
     }
-    // The token is in the URL: keep it out of Referer headers to other sites.
-    res.set('Referrer-Policy', 'no-referrer').type('html').send(page('session.html'));
+    res.type('html').send(page('session.html'));
   });
 
   app.use('/assets', express.static(path.join(options.webDist, 'assets'), { fallthrough: false, maxAge: '1h' }));
@@ -118,18 +174,52 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const status = err instanceof HttpError ? err.status : typeof (err as { status?: unknown }).status === 'number' ? (err as { status: number }).status : 500;
-    const message =
-      status === 400 && (err as { type?: string }).type === 'entity.parse.failed'
-        ? `the request body is not valid JSON: ${(err as Error).message}`
-        : (err as Error).message;
-    if (status >= 500) options.log.error('request failed', { method: req.method, path: req.path, status, error: message });
-    if (res.headersSent) return;
-    if (req.path.startsWith('/api/')) res.status(status).json({ error: message });
-    else res.status(status).type('html').send(errorPage('Something went wrong', message));
+    const { status, message } = publicError(err);
+    if (status >= 500) {
+      const reference = randomBytes(4).toString('hex');
+      options.log.error('request failed', {
+        reference,
+        method: req.method,
+        path: req.path,
+        status,
+        error: (err as Error).message,
+        stack: (err as Error).stack,
+      });
+      if (!(err instanceof HttpError)) return reply(req, res, status, `${message} (reference ${reference} in the server's log)`);
+    }
+    reply(req, res, status, message);
   });
 
   return app;
+}
+
+/**
+ * What a client may learn of an error: an HttpError's own message, express's 4xx answers (bad
+ * JSON, bad URL escapes), and for everything else only that it failed, with no internals.
+ */
+function publicError(err: unknown): { status: number; message: string } {
+  if (err instanceof HttpError) return { status: err.status, message: err.message };
+  const status = (err as { status?: unknown }).status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.parse.failed') return { status, message: `the request body is not valid JSON: ${(err as Error).message}` };
+    if (type === 'entity.too.large') return { status, message: 'the request body is too large (at most 16 KiB)' };
+    if (err instanceof URIError) return { status: 400, message: 'the address has a malformed %-escape' };
+    return { status, message: (err as Error).message };
+  }
+  if (err instanceof URIError) return { status: 400, message: 'the address has a malformed %-escape' };
+  return { status: 500, message: 'the server failed to answer this request' };
+}
+
+function reply(req: Request, res: Response, status: number, message: string): void {
+  if (res.headersSent) return;
+  securityHeaders(res);
+  if (req.path.startsWith('/api/')) res.status(status).json({ error: message });
+  else
+    res
+      .status(status)
+      .type('html')
+      .send(errorPage(status >= 500 ? 'Something went wrong' : 'This request was refused', message));
 }
 
 function escapeHtml(s: string): string {

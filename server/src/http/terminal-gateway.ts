@@ -1,118 +1,254 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { encode, MAX_CLIENT_FRAME_BYTES, parseClientMessage, PROTOCOL_VERSION, type ClientMessage, type ServerMessage } from '../../../common/protocol.js';
 import { wsText } from '../client/ws-text.js';
-import { encode, MAX_CLIENT_FRAME_BYTES, parseClientMessage, PROTOCOL_VERSION, type ServerMessage } from '../../../common/protocol.js';
+import { HttpError } from '../http-error.js';
 import type { Logger } from '../logger.js';
 import type { Session } from '../sessions/session.js';
 import { FlowControl } from '../terminal/flow-control.js';
 import type { Disposable } from '../terminal/terminal-session.js';
-import { HttpError } from './http-error.js';
+import { hostAllowed, hostRefusal, originAllowed, type HostPolicy } from './host-guard.js';
+import { SOCKET_HARD_LIMIT, SocketBackpressure } from './socket-backpressure.js';
+import type { TerminalTickets } from './terminal-tickets.js';
 
-const TERMINAL_PATH = /^\/api\/sessions\/([^/]+)\/terminal$/;
+const TERMINAL_PATH = /^\/api\/sessions\/([0-9a-z]{1,64})\/terminal$/;
 const HELLO_TIMEOUT_MS = 10_000;
 /** Frames above the protocol limit still reach us (and get an error reply) up to this size; beyond it ws closes the socket. */
 const HARD_FRAME_LIMIT = 4 * MAX_CLIENT_FRAME_BYTES;
+/** Close codes: 1008 the session ended (do not retry), 1013 try again later (the page retries). */
+const CLOSE_ENDED = 1008;
+const CLOSE_TRY_LATER = 1013;
+
+export interface TerminalGatewayOptions {
+  /** The session with this id; throws an HttpError (404, 410) when there is none. */
+  readonly lookup: (id: string) => Session;
+  readonly tickets: TerminalTickets;
+  readonly hosts: HostPolicy;
+  readonly maxPagesPerSession: number;
+  readonly pingIntervalMs: number;
+  /** Terminal history per session (code units): a reconnecting page's replay may be this large. */
+  readonly replayCapacity: number;
+  readonly log: Logger;
+}
+
+interface Liveness {
+  alive: boolean;
+}
 
 /**
- * The WebSocket side of terminals: it authenticates the upgrade, decodes and validates frames,
- * and routes them to the session's TerminalSession. It holds no terminal state of its own, so
- * any number of pages can attach to one shell; all of them see the same output (mirroring).
+ * The WebSocket side of terminals: it checks Host, Origin and credentials before the upgrade,
+ * decodes and validates frames, and routes them to the session's TerminalSession. It holds no
+ * terminal state of its own, so several pages can attach to one shell and all see the same output.
+ *
+ * Nothing a client sends can throw out of here: every listener is guarded, and what cannot be
+ * served is refused with a status (before the upgrade) or a close code and reason (after).
  */
 export class TerminalGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT });
+  private readonly pages = new Map<string, Set<WebSocket>>();
+  private readonly liveness = new WeakMap<WebSocket, Liveness>();
+  private readonly pingTimer: NodeJS.Timeout;
 
-  constructor(
-    private readonly findSession: (id: string, token: string | undefined) => Session,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly options: TerminalGatewayOptions) {
+    // A socket that missed the previous ping's pong is dead (a laptop that slept, a cut network):
+    // drop it, so it stops holding the shell for the session's other pages.
+    this.pingTimer = setInterval(() => {
+      for (const ws of this.wss.clients) {
+        const state = this.liveness.get(ws);
+        if (!state) continue;
+        if (!state.alive) {
+          ws.terminate();
+          continue;
+        }
+        state.alive = false;
+        try {
+          ws.ping();
+        } catch {
+          ws.terminate();
+        }
+      }
+    }, options.pingIntervalMs);
+    this.pingTimer.unref();
+  }
 
-  /** Claims the upgrade if it is for a terminal; returns false to let others handle it. */
+  /** Claims the upgrade if it is for a terminal (refusing it with a status if need be); returns false otherwise. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const match = TERMINAL_PATH.exec(url.pathname);
-    if (!match) return false;
-    let session: Session;
+    socket.on('error', () => socket.destroy());
+    let path: string;
+    let ticket: string | null;
     try {
-      // Authenticate before upgrading: a refused client never gets a WebSocket at all.
-      session = this.findSession(decodeURIComponent(match[1] ?? ''), url.searchParams.get('token') ?? undefined);
-    } catch (e) {
-      const status = e instanceof HttpError ? e.status : 500;
-      const body = (e as Error).message;
-      socket.end(
-        `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status === 403 ? 'Forbidden' : 'Error'}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      path = url.pathname;
+      ticket = url.searchParams.get('ticket');
+    } catch {
+      refuse(socket, 400, 'the request path is not a valid URL');
       return true;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, session));
+    const match = TERMINAL_PATH.exec(path);
+    if (!match) return false;
+    const id = match[1]!;
+    try {
+      const session = this.authorize(req, id, ticket);
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, session));
+    } catch (e) {
+      if (e instanceof HttpError) refuse(socket, e.status, e.message);
+      else {
+        this.options.log.error('terminal upgrade failed', { sessionId: id, error: (e as Error).message });
+        refuse(socket, 500, 'the server failed to open this terminal');
+      }
+    }
     return true;
   }
 
+  /**
+   * Host and Origin as for every request; then either a one-use ticket from the page (browsers
+   * always send Origin, and it must be allowed), or the session token in an Authorization header
+   * (scripts). The token is never accepted in the URL.
+   */
+  private authorize(req: IncomingMessage, id: string, ticket: string | null): Session {
+    const { hosts } = this.options;
+    if (!hostAllowed(req.headers.host, hosts)) throw new HttpError(403, hostRefusal('Host', req.headers.host));
+    const origin = req.headers.origin;
+    if (origin !== undefined && !originAllowed(origin, hosts)) throw new HttpError(403, hostRefusal('Origin', origin));
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (ticket !== null) {
+      if (origin === undefined)
+        throw new HttpError(403, 'a terminal ticket is for pages, which send an Origin header; scripts use Authorization: Bearer <token>');
+      const session = this.options.lookup(id);
+      if (this.options.tickets.redeem(ticket) !== id)
+        throw new HttpError(403, `the ticket is not valid for session ${id}: it expired, was used already, or belongs to another session`);
+      return session;
+    }
+    if (bearer === undefined)
+      throw new HttpError(403, `session ${id}: open a terminal with a ticket (POST /api/sessions/${id}/terminal-tickets) or an Authorization: Bearer header`);
+    const session = this.options.lookup(id);
+    if (!session.hasToken(bearer)) throw new HttpError(403, `wrong token for session ${id}`);
+    return session;
+  }
+
   close(): void {
+    clearInterval(this.pingTimer);
     for (const ws of this.wss.clients) ws.close(1001, 'server shutting down');
     this.wss.close();
   }
 
+  /** Open terminal sockets of a session (for tests and the operator's view). */
+  pageCount(sessionId: string): number {
+    return this.pages.get(sessionId)?.size ?? 0;
+  }
+
   private attach(ws: WebSocket, session: Session): void {
-    const send = (m: ServerMessage) => {
-      if (ws.readyState === ws.OPEN) ws.send(encode(m));
-    };
-    let subscription: Disposable | undefined;
-    let exitSubscription: Disposable | undefined;
-    let disposeSubscription: Disposable | undefined;
-    let flow: FlowControl | undefined;
+    const pages = this.pages.get(session.id) ?? new Set<WebSocket>();
+    if (pages.size >= this.options.maxPagesPerSession) {
+      ws.close(CLOSE_TRY_LATER, `this session already has ${this.options.maxPagesPerSession} terminal pages open; close one and reload`);
+      return;
+    }
+    pages.add(ws);
+    this.pages.set(session.id, pages);
+    const liveness: Liveness = { alive: true };
+    this.liveness.set(ws, liveness);
+    ws.on('pong', () => (liveness.alive = true));
+
+    const terminal = session.terminal;
     const holder = {};
+    const backpressure = new SocketBackpressure(
+      () => terminal.hold(holder),
+      () => terminal.release(holder),
+      undefined,
+      undefined,
+      // A reconnecting page's replay goes out as one frame; JSON may escape every code unit as \u00XX.
+      Math.max(SOCKET_HARD_LIMIT, 6 * this.options.replayCapacity + SOCKET_HARD_LIMIT),
+    );
+    let flow: FlowControl | undefined;
+    const subscriptions: Disposable[] = [];
+    const send = (m: ServerMessage) => {
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(encode(m), () => backpressure.flushed(ws.bufferedAmount));
+      if (backpressure.sent(ws.bufferedAmount) === 'overflow') {
+        this.options.log.warn('terminal page does not read its socket; closing it', { sessionId: session.id, buffered: ws.bufferedAmount });
+        ws.close(CLOSE_TRY_LATER, 'this page stopped reading its terminal output');
+        ws.terminate();
+      }
+    };
     const helloTimer = setTimeout(() => {
       send({ type: 'error', message: `no hello within ${HELLO_TIMEOUT_MS} ms` });
-      ws.close(1008, 'no hello');
+      ws.close(CLOSE_ENDED, 'no hello');
     }, HELLO_TIMEOUT_MS);
 
-    ws.on('message', (raw: RawData, isBinary: boolean) => {
+    const hello = (message: Extract<ClientMessage, { type: 'hello' }>) => {
+      clearTimeout(helloTimer);
+      terminal.ensureRunning();
+      if (message.cols !== undefined && message.rows !== undefined) terminal.resize(message.cols, message.rows);
+      // Offsets of another terminal (before a server restart) mean nothing here: send it all.
+      const resumeFrom = message.terminal === undefined || message.terminal === terminal.id ? (message.resumeFrom ?? 0) : 0;
+      const replay = terminal.replay(resumeFrom);
+      send({ type: 'ready', version: PROTOCOL_VERSION, terminal: terminal.id, offset: replay.offset });
+      if (replay.gap) send({ type: 'gap', from: replay.gap.from, to: replay.gap.to });
+      const flowControl = new FlowControl(
+        replay.offset,
+        () => terminal.hold(flowControl),
+        () => terminal.release(flowControl),
+      );
+      flow = flowControl;
+      if (replay.data) {
+        send({ type: 'output', offset: replay.offset, data: replay.data });
+        flowControl.sentUpTo(replay.offset + replay.data.length);
+      }
+      // Subscribe in the same tick as the replay: no output can fall between the two.
+      subscriptions.push(
+        terminal.onOutput((offset, data) => {
+          send({ type: 'output', offset, data });
+          flowControl.sentUpTo(offset + data.length);
+        }),
+        terminal.onExit((exitCode) => send({ type: 'exit', exitCode, message: 'the shell exited; the next input starts a new one' })),
+        // The page learns at once that its session is gone, rather than sitting on a silent socket.
+        terminal.onDispose(() => ws.close(CLOSE_ENDED, 'the session has ended')),
+      );
+    };
+
+    const onMessage = (raw: RawData, isBinary: boolean) => {
       if (isBinary) return send({ type: 'error', message: 'binary frames are not part of this protocol; send JSON text frames' });
       const parsed = parseClientMessage(wsText(raw));
       if (!parsed.ok) return send({ type: 'error', message: parsed.error });
       const message = parsed.message;
       if (message.type === 'hello') {
-        if (subscription) return send({ type: 'error', message: 'hello was already received on this connection' });
-        clearTimeout(helloTimer);
-        const terminal = session.terminal;
-        if (message.cols !== undefined && message.rows !== undefined) terminal.resize(message.cols, message.rows);
-        const replay = terminal.replay(message.resumeFrom ?? 0);
-        send({ type: 'ready', version: PROTOCOL_VERSION, offset: replay.offset });
-        if (replay.gap) send({ type: 'gap', from: replay.gap.from, to: replay.gap.to });
-        const flowControl = new FlowControl(
-          replay.offset,
-          () => terminal.hold(holder),
-          () => terminal.release(holder),
-        );
-        flow = flowControl;
-        if (replay.data) {
-          send({ type: 'output', offset: replay.offset, data: replay.data });
-          flowControl.sentUpTo(replay.offset + replay.data.length);
-        }
-        // Subscribe in the same tick as the replay: no output can fall between the two.
-        subscription = terminal.onOutput((offset, data) => {
-          send({ type: 'output', offset, data });
-          flowControl.sentUpTo(offset + data.length);
-        });
-        exitSubscription = terminal.onExit((exitCode) => send({ type: 'exit', exitCode, message: 'the shell exited; the next input starts a new one' }));
-        // The page learns at once that its session is gone, rather than sitting on a silent socket.
-        disposeSubscription = terminal.onDispose(() => ws.close(1008, 'the session has ended'));
-        return;
+        if (flow) return send({ type: 'error', message: 'hello was already received on this connection' });
+        return hello(message);
       }
-      if (!subscription) return send({ type: 'error', message: `${message.type} before hello; the first message must be hello` });
-      if (message.type === 'ack') return flow?.ack(message.offset);
+      if (!flow) return send({ type: 'error', message: `${message.type} before hello; the first message must be hello` });
+      if (message.type === 'ack') return flow.ack(message.offset);
       session.touch();
-      if (message.type === 'input') session.terminal.write(message.data);
-      else session.terminal.resize(message.cols, message.rows);
+      if (message.type === 'input') terminal.write(message.data);
+      else terminal.resize(message.cols, message.rows);
+    };
+
+    ws.on('message', (raw: RawData, isBinary: boolean) => {
+      try {
+        onMessage(raw, isBinary);
+      } catch (e) {
+        // A bug, not the page's fault; this page hears of it, the rest of the server carries on.
+        this.options.log.error('terminal frame failed', { sessionId: session.id, error: (e as Error).message, stack: (e as Error).stack });
+        send({ type: 'error', message: 'the server failed to handle that frame' });
+      }
     });
     ws.on('close', () => {
       clearTimeout(helloTimer);
-      subscription?.dispose();
-      exitSubscription?.dispose();
-      disposeSubscription?.dispose();
+      for (const s of subscriptions) s.dispose();
       flow?.release();
+      backpressure.dispose();
+      pages.delete(ws);
+      if (pages.size === 0 && this.pages.get(session.id) === pages) this.pages.delete(session.id);
     });
-    ws.on('error', (e) => this.log.warn('terminal socket error', { sessionId: session.id, error: e.message }));
+    ws.on('error', (e) => this.options.log.warn('terminal socket error', { sessionId: session.id, error: e.message }));
   }
+}
+
+function refuse(socket: Duplex, status: number, message: string): void {
+  const reason = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 410: 'Gone', 503: 'Service Unavailable' }[status] ?? 'Error';
+  if (socket.writable)
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(message)}\r\nConnection: close\r\n\r\n${message}`,
+    );
+  else socket.destroy();
 }

@@ -4,7 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { CheckSpec, HostSpec, Lab, StepSpec } from './lab.js';
 import { LabError, type LabProblem } from './lab-error.js';
-import { labSchema } from './lab-schema.js';
+import { CHECK_KINDS, labSchema } from './lab-schema.js';
 import { markdownProblems } from './render-step.js';
 import { fillTemplate, findPlaceholders, hostVariableNames, lineOf, TemplateError } from './template.js';
 import { parseEndpoint, parseServiceAddress } from '../ipvs/service-address.js';
@@ -58,6 +58,13 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
     shell: h.shell ?? false,
     files: h.files ?? {},
     ...(h.command ? { command: h.command } : {}),
+    limits: {
+      ...(h.limits?.memory === undefined ? {} : { memoryMib: h.limits.memory }),
+      ...(h.limits?.pids === undefined ? {} : { pids: h.limits.pids }),
+      ...(h.limits?.cpus === undefined ? {} : { cpus: h.limits.cpus }),
+      ...(h.limits?.cpuShares === undefined ? {} : { cpuShares: h.limits.cpuShares }),
+    },
+    sysctls: h.sysctls ?? {},
   }));
   const hostNames = hosts.map((h) => h.name);
   const shellHosts = hosts.filter((h) => h.shell);
@@ -110,7 +117,7 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
   });
 
   if (problems.length > 0) throw new LabError(problems);
-  return { id, dir: absDir, title: data.title, summary: data.summary, hosts, variables: labVariables, steps, lint: lintProblems };
+  return { id, dir: absDir, title: data.title, summary: data.summary, hosts, outside: data.network?.outside ?? false, variables: labVariables, steps, lint: lintProblems };
 }
 
 /**
@@ -138,7 +145,19 @@ export function loadLabs(labsDir: string, options: LoadOptions): { labs: Lab[]; 
 interface LabYaml {
   title: string;
   summary: string;
-  hosts: Record<string, { image: string | { build: string }; capabilities?: string[]; shell?: boolean; files?: Record<string, string>; command?: string[] }>;
+  hosts: Record<
+    string,
+    {
+      image: string | { build: string };
+      capabilities?: string[];
+      shell?: boolean;
+      files?: Record<string, string>;
+      command?: string[];
+      limits?: { memory?: number; pids?: number; cpus?: number; cpuShares?: number };
+      sysctls?: Record<string, string>;
+    }
+  >;
+  network?: { outside?: boolean };
   variables?: Record<string, string>;
   steps: { id: string; title: string; file: string; checks?: Record<string, Record<string, unknown>>[]; solution?: string[]; readOnly?: boolean; mayAlreadyPass?: boolean }[];
 }
@@ -160,6 +179,17 @@ function toCheckSpec(
     const backendCount = Object.keys(body.backends as object).length;
     if (requests < 2 * backendCount) problem([...fieldPath, kind, 'requests'], `${requests} requests cannot show round robin over ${backendCount} backends; use at least ${2 * backendCount}`);
     return { kind, from: host, url: body.url as string, requests, backends: body.backends as Record<string, string> };
+  }
+  if (kind === 'file') {
+    const target = body.path as string;
+    return {
+      kind,
+      host,
+      path: target,
+      executable: (body.executable as boolean | undefined) ?? false,
+      failMessage: body.failMessage as string,
+      passMessage: (body.passMessage as string | undefined) ?? `${target} exists in ${host}`,
+    };
   }
   if (kind === 'command') {
     const run = body.run as string;
@@ -236,7 +266,7 @@ function schemaProblem(e: ErrorObject, file: string, lineAt: (p: readonly (strin
     case 'additionalProperties':
       fieldPath.push(String(params.additionalProperty));
       message = isCheckList(fieldPath)
-        ? `unknown check kind ${String(params.additionalProperty)}; use one of: command, ipvs-service, ipvs-real-servers, round-robin-traffic`
+        ? `unknown check kind ${String(params.additionalProperty)}; use one of: ${CHECK_KINDS.join(', ')}`
         : `unknown field ${String(params.additionalProperty)}`;
       break;
     case 'enum':

@@ -40,6 +40,12 @@ const checkSchemas = {
       backends: { type: 'object', minProperties: 2, additionalProperties: nonEmpty, propertyNames: name },
     },
   },
+  file: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['host', 'path', 'failMessage'],
+    properties: { host: name, path: { type: 'string', pattern: '^/' }, executable: { type: 'boolean' }, failMessage: nonEmpty, passMessage: nonEmpty },
+  },
 } as const;
 
 export const CHECK_KINDS = Object.keys(checkSchemas) as (keyof typeof checkSchemas)[];
@@ -70,9 +76,21 @@ export const labSchema = {
           shell: { type: 'boolean' },
           files: { type: 'object', propertyNames: { pattern: '^/' }, additionalProperties: { type: 'string' } },
           command: { type: 'array', minItems: 1, items: { type: 'string' } },
+          limits: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              memory: { type: 'integer', minimum: 16, maximum: 16384 },
+              pids: { type: 'integer', minimum: 16, maximum: 32768 },
+              cpus: { type: 'number', exclusiveMinimum: 0, maximum: 64 },
+              cpuShares: { type: 'integer', minimum: 2, maximum: 262144 },
+            },
+          },
+          sysctls: { type: 'object', propertyNames: { pattern: '^net\\.[a-z0-9_.-]+$' }, additionalProperties: { type: 'string' } },
         },
       },
     },
+    network: { type: 'object', additionalProperties: false, properties: { outside: { type: 'boolean' } } },
     variables: { type: 'object', propertyNames: name, additionalProperties: { type: 'string' } },
     steps: {
       type: 'array',

@@ -18,12 +18,24 @@ export interface HostSpec {
   readonly files: Readonly<Record<string, string>>;
   /** Overrides the image's command. */
   readonly command?: readonly string[];
+  /** Per-host overrides of the server's container limits (memory in MiB, pids, cpus, cpuShares). */
+  readonly limits: Partial<HostLimits>;
+  /** Kernel parameters of the host's network namespace (`net.*` only). */
+  readonly sysctls: Readonly<Record<string, string>>;
+}
+
+export interface HostLimits {
+  readonly memoryMib: number;
+  readonly pids: number;
+  readonly cpus: number;
+  readonly cpuShares: number;
 }
 
 export interface CommandCheck {
   readonly kind: 'command';
+  /** The host whose network namespace the command runs in, as the trusted checker. */
   readonly host: string;
-  /** Run with `sh -c` in the host; passes when it exits 0. */
+  /** Run with `sh -c` by the checker; passes when it exits 0. */
   readonly run: string;
   readonly failMessage: string;
   readonly passMessage: string;
@@ -52,7 +64,19 @@ export interface RoundRobinTrafficCheck {
   /** Backend name → the body it answers with. */
   readonly backends: Readonly<Record<string, string>>;
 }
-export type CheckSpec = CommandCheck | IpvsServiceCheck | IpvsRealServersCheck | RoundRobinTrafficCheck;
+/**
+ * Passes when a path exists in the host's filesystem (and is executable, if asked). The engine
+ * stats it; nothing runs in the learner's container.
+ */
+export interface FileCheck {
+  readonly kind: 'file';
+  readonly host: string;
+  readonly path: string;
+  readonly executable: boolean;
+  readonly failMessage: string;
+  readonly passMessage: string;
+}
+export type CheckSpec = CommandCheck | IpvsServiceCheck | IpvsRealServersCheck | RoundRobinTrafficCheck | FileCheck;
 export type CheckKind = CheckSpec['kind'];
 
 export interface StepSpec {
@@ -77,6 +101,8 @@ export interface Lab {
   readonly title: string;
   readonly summary: string;
   readonly hosts: readonly HostSpec[];
+  /** Whether the session network may reach beyond itself (by default it cannot: no internet, no engine host). */
+  readonly outside: boolean;
   /** Lab-level variables: name → template over host variables. */
   readonly variables: Readonly<Record<string, string>>;
   readonly steps: readonly StepSpec[];
@@ -93,4 +119,18 @@ export function shellHost(lab: Lab): HostSpec {
   const host = lab.hosts.find((h) => h.shell);
   if (!host) throw new Error(`lab ${lab.id} has no host with shell: true`);
   return host;
+}
+
+/**
+ * Hosts whose network namespace some check reads: each gets a trusted checker container beside
+ * it. File checks are answered by the engine and need none.
+ */
+export function checkedHosts(lab: Lab): Set<string> {
+  const names = new Set<string>();
+  for (const step of lab.steps)
+    for (const c of step.checks) {
+      if (c.kind === 'round-robin-traffic') names.add(c.from);
+      else if (c.kind !== 'file') names.add(c.host);
+    }
+  return names;
 }

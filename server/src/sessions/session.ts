@@ -1,45 +1,60 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { CheckResult, SessionState } from '../../../common/api.js';
 import type { CheckContext } from '../checks/check-context.js';
 import { runChecks } from '../checks/run-checks.js';
 import type { Lab } from '../labs/lab.js';
 import { renderStep } from '../labs/render-step.js';
 import { fillTemplate } from '../labs/template.js';
-import type { StartedLabEnvironment } from '../runtime/lab-environment.js';
+import type { RunningEnvironment } from '../runtime/runtime.js';
+import { SessionStore, type SessionRecord } from '../store/session-store.js';
 import type { TerminalSession } from '../terminal/terminal-session.js';
+
+/** Activity is written to the database at most this often per session; memory has the exact time. */
+const TOUCH_WRITE_INTERVAL_MS = 30_000;
 
 /** One learner's lab: their containers, their shell, their progress. */
 export class Session {
-  private readonly passed = new Set<string>();
   private lastActivity: number;
+  private lastActivityWritten: number;
   private disposed: Promise<void> | undefined;
   /** Rendered once: the variables never change during a session. */
   private readonly stepHtml: ReadonlyMap<string, string>;
 
   constructor(
-    readonly id: string,
-    readonly token: string,
+    private readonly record: SessionRecord,
     readonly lab: Lab,
-    readonly environment: StartedLabEnvironment,
+    readonly environment: RunningEnvironment,
     readonly terminal: TerminalSession,
     readonly variables: Readonly<Record<string, string>>,
+    /** Step id → when it first passed; kept in the store, so a restart keeps it. */
+    private readonly passed: Map<string, number>,
+    private readonly store: SessionStore,
     private readonly checkTimeoutMs: number,
     private readonly now: () => number = Date.now,
   ) {
-    this.lastActivity = now();
+    this.lastActivity = record.lastActivity;
+    this.lastActivityWritten = record.lastActivity;
     this.stepHtml = new Map(lab.steps.map((s) => [s.id, renderStep(s.markdown, variables)]));
   }
 
-  /** Constant-time comparison, so the token cannot be guessed a byte at a time. */
+  get id(): string {
+    return this.record.id;
+  }
+
+  /** Constant-time comparison of hashes, so the token cannot be guessed a byte at a time. */
   hasToken(candidate: string | undefined): boolean {
-    if (candidate === undefined) return false;
-    const a = Buffer.from(candidate);
-    const b = Buffer.from(this.token);
-    return a.length === b.length && timingSafeEqual(a, b);
+    return SessionStore.tokenMatches(this.record, candidate);
   }
 
   touch(): void {
     this.lastActivity = this.now();
+    if (this.lastActivity - this.lastActivityWritten >= TOUCH_WRITE_INTERVAL_MS) this.persistActivity();
+  }
+
+  /** Writes the last activity now (at shutdown), whatever the interval. */
+  persistActivity(): void {
+    if (this.lastActivityWritten === this.lastActivity) return;
+    this.lastActivityWritten = this.lastActivity;
+    this.store.touch(this.id, this.lastActivity);
   }
 
   idleFor(now: number = this.now()): number {
@@ -69,24 +84,29 @@ export class Session {
     if (!step) return undefined;
     this.touch();
     const result = await runChecks(step.checks, this.checkContext());
+    if (this.disposed) return result;
+    const at = this.now();
+    this.store.recordCheck(this.id, stepId, result.passed, result.message, at);
     // A step stays done once passed: undoing it later (ipvsadm -C in the closing step) is exploring, not failing.
-    if (result.passed) this.passed.add(stepId);
+    if (result.passed && !this.passed.has(stepId)) this.passed.set(stepId, at);
     return result;
   }
 
   checkContext(): CheckContext {
     return {
-      exec: (host, script) => this.environment.exec(host, script, this.checkTimeoutMs),
+      exec: (host, script) => this.environment.check(host, script, this.checkTimeoutMs),
+      statPath: (host, target) => this.environment.statPath(host, target),
       variables: this.variables,
       hostIps: new Map([...this.environment.hosts.values()].map((h) => [h.name, h.ip])),
     };
   }
 
-  /** Ends the shell and removes the containers and network. Idempotent. */
-  dispose(): Promise<void> {
+  /** Ends the shell and, unless `keepContainers`, removes the containers and network. Idempotent. */
+  dispose(options: { keepContainers?: boolean } = {}): Promise<void> {
     this.disposed ??= (async () => {
       this.terminal.dispose();
-      await this.environment.stop();
+      this.persistActivity();
+      if (!options.keepContainers) await this.environment.stop();
     })();
     return this.disposed;
   }

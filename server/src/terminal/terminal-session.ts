@@ -1,23 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import * as pty from 'node-pty';
 import { clampSize } from '../../../common/protocol.js';
+import type { ShellCommand } from '../runtime/runtime.js';
+import { OutputBatcher } from './output-batcher.js';
 import { ReplayBuffer } from './replay-buffer.js';
-
-export interface ShellCommand {
-  readonly file: string;
-  readonly args: readonly string[];
-  readonly env: Readonly<Record<string, string>>;
-}
 
 export interface Disposable {
   dispose(): void;
 }
-
-/** Largest output chunk handed to listeners at once (UTF-16 code units). */
-const MAX_CHUNK = 64 * 1024;
-/** While flooding, output arriving this soon after the last chunk is batched with what follows. */
-const BATCH_WINDOW_MS = 4;
-/** A chunk at least this large means the shell is flooding (a pty read is at most 4 KiB). */
-const FLOOD_CHUNK = 1024;
 
 type OutputListener = (offset: number, data: string) => void;
 type ExitListener = (exitCode: number) => void;
@@ -27,26 +17,46 @@ type ExitListener = (exitCode: number) => void;
  * shell and its output stay. It knows nothing of ws or HTTP, so it is tested on its own.
  *
  * When the shell exits (the learner typed `exit`), the next input starts a fresh one; the output
- * offsets carry on, so reconnecting pages are not confused.
+ * offsets carry on, so reconnecting pages are not confused. A terminal of a restarted server is a
+ * new one with a new `id`: a page that sees another id knows its offsets no longer apply.
+ *
+ * Whatever the pty does (an exit racing a resize, a write to a closed pty) is absorbed here: a
+ * dead pty is treated as an exited shell, never as an exception thrown at a caller.
  */
 export class TerminalSession {
+  /** Names this terminal's output stream; offsets are only meaningful within one id. */
+  readonly id = randomBytes(6).toString('hex');
   private process: pty.IPty | undefined;
   private readonly buffer: ReplayBuffer;
   private readonly outputListeners = new Set<OutputListener>();
   private readonly exitListeners = new Set<ExitListener>();
   private readonly disposeListeners = new Set<() => void>();
+  /** Gathers the shell's output while it floods; what it emits is recorded, then sent to listeners. */
+  private readonly output = new OutputBatcher((data) => {
+    const offset = this.buffer.append(data);
+    for (const l of this.outputListeners) l(offset, data);
+  });
   /** Pages currently holding the shell back (flow control); the pty reads again when none do. */
   private readonly holds = new Set<object>();
   private cols = 100;
   private rows = 30;
   private disposed = false;
 
+  /**
+   * @param options.spawnNow start the shell at once (a new session waits for its prompt); a
+   * restored session starts its shell only when a page attaches or types.
+   */
   constructor(
     private readonly command: ShellCommand,
-    options: { replayCapacity: number },
+    options: { replayCapacity: number; spawnNow?: boolean },
   ) {
     this.buffer = new ReplayBuffer(options.replayCapacity);
-    this.spawn();
+    if (options.spawnNow ?? true) this.spawn();
+  }
+
+  /** Starts a shell if none runs (a page attached to a restored session, or after `exit`). */
+  ensureRunning(): void {
+    if (!this.disposed && !this.process) this.spawn();
   }
 
   get running(): boolean {
@@ -87,16 +97,24 @@ export class TerminalSession {
   }
 
   write(data: string): void {
-    if (this.disposed) return;
-    if (!this.process) this.spawn();
-    this.process?.write(data);
+    this.ensureRunning();
+    try {
+      this.process?.write(data);
+    } catch {
+      // The pty closed under us; its exit event follows and tells the pages.
+    }
   }
 
   resize(cols: number, rows: number): void {
     const size = clampSize(cols, rows);
     this.cols = size.cols;
     this.rows = size.rows;
-    this.process?.resize(size.cols, size.rows);
+    try {
+      this.process?.resize(size.cols, size.rows);
+    } catch {
+      // EBADF: the shell exited a moment ago and its pty is closed. The size is kept for the
+      // next shell; the exit event reports the end of this one.
+    }
   }
 
   /**
@@ -137,48 +155,18 @@ export class TerminalSession {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    clearTimeout(this.flushTimer);
+    this.output.dispose();
     for (const l of this.disposeListeners) l();
     this.disposeListeners.clear();
     const p = this.process;
     this.process = undefined;
     this.outputListeners.clear();
     this.exitListeners.clear();
-    p?.kill();
-  }
-
-  /**
-   * A flooding shell yields a pty read every few KiB, and the JSON and WebSocket cost per frame
-   * then dominates. So output that follows a flush within BATCH_WINDOW_MS is gathered and sent
-   * together when the window ends (or at MAX_CHUNK). Only while the shell floods (the last chunk
-   * was large): output after a quiet spell or a small chunk, such as the echo of a keystroke,
-   * goes out at once, so interactive latency does not pay for batching.
-   */
-  private pending = '';
-  private flushTimer: NodeJS.Timeout | undefined;
-  private lastFlush = 0;
-  private lastFlushSize = 0;
-
-  private collect(data: string): void {
-    this.pending += data;
-    if (this.pending.length >= MAX_CHUNK) return this.flush();
-    if (this.flushTimer) return;
-    if (this.lastFlushSize < FLOOD_CHUNK) return this.flush();
-    const wait = this.lastFlush + BATCH_WINDOW_MS - performance.now();
-    if (wait <= 0) return this.flush();
-    this.flushTimer = setTimeout(() => this.flush(), wait);
-  }
-
-  private flush(): void {
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    this.lastFlush = performance.now();
-    this.lastFlushSize = this.pending.length;
-    if (!this.pending) return;
-    const data = this.pending;
-    this.pending = '';
-    const offset = this.buffer.append(data);
-    for (const l of this.outputListeners) l(offset, data);
+    try {
+      p?.kill();
+    } catch {
+      // Already gone.
+    }
   }
 
   private spawn(): void {
@@ -189,11 +177,14 @@ export class TerminalSession {
       env: { ...this.command.env },
     });
     this.process = p;
+    // node-pty throws unexpected socket errors unless someone listens for them; a failing pty
+    // ends like an exited shell instead of taking the server down.
+    (p as unknown as { on?: (event: 'error', listener: (e: Error) => void) => void }).on?.('error', () => undefined);
     if (this.holds.size > 0) p.pause();
-    p.onData((data) => this.collect(data));
+    p.onData((data) => this.output.push(data));
     p.onExit(({ exitCode }) => {
       if (this.process !== p) return;
-      this.flush();
+      this.output.flush();
       this.process = undefined;
       if (this.disposed) return;
       const offset = this.buffer.append(`\r\n[the shell exited with code ${exitCode}; press Enter for a new one]\r\n`);

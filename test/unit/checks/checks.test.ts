@@ -11,7 +11,7 @@ import { parseTrafficOutput, trafficScript } from '../../../server/src/checks/ro
 import { runChecks } from '../../../server/src/checks/run-checks.js';
 import { parseProcNetIpVs } from '../../../server/src/ipvs/parse-proc-net-ip-vs.js';
 import type { CheckSpec, IpvsRealServersCheck, IpvsServiceCheck, RoundRobinTrafficCheck } from '../../../server/src/labs/lab.js';
-import type { ExecResult } from '../../../server/src/runtime/engine.js';
+import type { ExecResult } from '../../../server/src/runtime/runtime.js';
 import { kernelFixture } from '../../utils/fixtures.js';
 
 const PROC = {
@@ -66,6 +66,9 @@ function contextFor(answer: ExecResult | ((host: string, script: string) => Exec
     exec(host, script) {
       calls.push({ host, script });
       return Promise.resolve(typeof answer === 'function' ? answer(host, script) : answer);
+    },
+    statPath(host, file) {
+      return Promise.reject(new Error(`these checks read no files, yet statPath(${host}, ${file}) was called`));
     },
     variables: extra.variables ?? {},
     hostIps: extra.hostIps ?? new Map(),
@@ -416,8 +419,11 @@ describe('trafficScript run by a real sh with a stand-in curl', () => {
     assert.equal(verdict.passed, false);
     assert.equal(
       verdict.message,
-      "request 3 failed: curl: (7) Failed to connect to 172.17.0.2 port 80 after 0 ms: Couldn't connect to server (10 of 12 requests failed)",
+      "request 3 of 12 failed (curl: (7) Failed to connect to 172.17.0.2 port 80 after 0 ms: Couldn't connect to server) after 2 answered; " +
+        'the other 9 were not sent (sequence before it: nginx-2 nginx-1)',
     );
+    assert.deepEqual(verdict.details?.sent, 3);
+    assert.deepEqual(verdict.details?.answered, 2);
   });
 
   it('reports a host without curl as such', async () => {
@@ -503,21 +509,61 @@ describe("round-robin-traffic on the kernel's real sequences", () => {
     );
   });
 
-  it('names the failing request when the script stopped at request 3', async () => {
-    const output = `${scriptOutput(capturedSequence('rr').slice(0, 2))}7\tcurl: (7) Failed to connect to 172.17.0.2 port 80 after 0 ms: Couldn't connect to server\n`;
+  it('says which request failed, how, how many were answered and that the rest were not sent', async () => {
+    const output = `${scriptOutput(capturedSequence('rr').slice(0, 2))}28\tcurl: (28) Connection timed out after 2001 milliseconds\n`;
     const result = await check([traffic(12)], procAnswer(output), vip);
     assert.equal(result.passed, false);
     assert.equal(
       result.message,
-      "request 3 failed: curl: (7) Failed to connect to 172.17.0.2 port 80 after 0 ms: Couldn't connect to server (10 of 12 requests failed)",
+      'request 3 of 12 failed (curl: (28) Connection timed out after 2001 milliseconds) after 2 answered; the other 9 were not sent ' +
+        '(sequence before it: nginx-2 nginx-1)',
     );
-    assert.equal((result.details?.sequence as string[]).length, 12);
+    assert.deepEqual(result.details, {
+      url: 'http://172.17.0.2/',
+      requests: 12,
+      sent: 3,
+      answered: 2,
+      sequence: ['nginx-2', 'nginx-1', 'error:curl: (28) Connection timed out after 2001 milliseconds'],
+      counts: { 'nginx-1': 1, 'nginx-2': 1 },
+    });
   });
 
-  it('counts requests that never ran as failed when the output stops after 3', async () => {
-    const result = await check([traffic(12)], procAnswer(scriptOutput(capturedSequence('rr').slice(0, 3))), vip);
+  it('says so when the very first request failed', async () => {
+    const result = await check([traffic(12)], procAnswer('7\tcurl: (7) Failed to connect to 172.17.0.2 port 80 after 0 ms\n'), vip);
     assert.equal(result.passed, false);
-    assert.equal(result.message, 'request 4 failed: no response (9 of 12 requests failed)');
+    assert.equal(result.message, 'request 1 of 12 failed (curl: (7) Failed to connect to 172.17.0.2 port 80 after 0 ms); the other 11 were not sent');
+    assert.equal(result.details?.sent, 1);
+    assert.equal(result.details?.answered, 0);
+  });
+
+  it('keeps the message for a body no backend sends when the script stopped after it', async () => {
+    const output = `${scriptOutput(['nginx 2', 'nginx 3'])}7\tcurl: (7) Failed to connect to 172.17.0.2 port 80\n`;
+    const result = await check([traffic(4)], procAnswer(output), vip);
+    assert.equal(
+      result.message,
+      'request 3 of 4 failed (curl: (7) Failed to connect to 172.17.0.2 port 80) after 2 answered; the last one was not sent. ' +
+        'Before that, request 2 was answered by none of the backends (nginx-1, nginx-2): the reply was "nginx 3"',
+    );
+  });
+
+  it('reports the last request failing as before: nothing was left unsent', async () => {
+    const output = `${scriptOutput(['nginx 2', 'nginx 1', 'nginx 2'])}7\tcurl: (7) Failed to connect to 172.17.0.2 port 80\n`;
+    const result = await check([traffic(4)], procAnswer(output), vip);
+    assert.equal(result.message, 'request 4 failed: curl: (7) Failed to connect to 172.17.0.2 port 80');
+    assert.equal(result.details?.sent, 4);
+    assert.equal(result.details?.answered, 3);
+  });
+
+  it('does not call requests failed when the script itself stopped without a failure, and says how it ended', async () => {
+    const result = await check([traffic(12)], { exitCode: 137, stdout: scriptOutput(capturedSequence('rr').slice(0, 3)), stderr: 'Killed\n' }, vip);
+    assert.equal(result.passed, false);
+    assert.equal(
+      result.message,
+      'the traffic script in director stopped after 3 of 12 requests without reporting a failure (exit code 137: Killed), so 9 requests have no result',
+    );
+    assert.equal(result.details?.sent, 3);
+    assert.equal(result.details?.answered, 3);
+    assert.equal(result.details?.exitCode, 137);
   });
 
   it('names a body that no backend sends', async () => {

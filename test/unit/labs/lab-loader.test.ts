@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { shellHost } from '../../../server/src/labs/lab.js';
+import { checkedHosts, shellHost } from '../../../server/src/labs/lab.js';
 import { formatProblem, LabError, type LabProblem } from '../../../server/src/labs/lab-error.js';
 import { loadLab, loadLabs } from '../../../server/src/labs/lab-loader.js';
 import { CHECK_KINDS } from '../../../server/src/labs/lab-schema.js';
@@ -84,7 +84,7 @@ describe('loadLab: the real ipvs-intro lab', () => {
   it('reads every check with its kind, defaults filled', () => {
     assert.deepEqual(
       lab.steps.map((s) => s.checks.map((c) => c.kind)),
-      [[], ['command', 'command'], [], ['ipvs-service'], ['ipvs-service', 'ipvs-real-servers'], ['ipvs-real-servers', 'round-robin-traffic'], []],
+      [[], ['file', 'command'], [], ['ipvs-service'], ['ipvs-service', 'ipvs-real-servers'], ['ipvs-real-servers', 'round-robin-traffic'], []],
     );
     assert.deepEqual(lab.steps[3]!.checks[0], { kind: 'ipvs-service', host: 'host', service: 'TCP {{vip}}:80', scheduler: 'rr' });
     assert.deepEqual(lab.steps[4]!.checks[1], {
@@ -101,12 +101,14 @@ describe('loadLab: the real ipvs-intro lab', () => {
       requests: 12,
       backends: { 'nginx-1': 'nginx 1', 'nginx-2': 'nginx 2' },
     });
-    const install = lab.steps[1]!.checks[0]!;
-    assert.equal(install.kind, 'command');
-    if (install.kind === 'command') {
-      assert.equal(install.run, 'command -v ipvsadm');
-      assert.equal(install.passMessage, 'ipvsadm is installed');
-    }
+    assert.deepEqual(lab.steps[1]!.checks[0], {
+      kind: 'file',
+      host: 'host',
+      path: '/usr/sbin/ipvsadm',
+      executable: true,
+      failMessage: 'ipvsadm is not installed yet: run apt-get install -y ipvsadm in the terminal',
+      passMessage: 'ipvsadm is installed',
+    });
   });
 
   it('reads the solution lines', () => {
@@ -130,6 +132,26 @@ describe('loadLab: a good fixture', () => {
       lab.steps[1]!.checks.map((c) => c.kind),
       [...CHECK_KINDS],
     );
+    assert.deepEqual(lab.steps[1]!.checks[4], {
+      kind: 'file',
+      host: 'director',
+      path: '/usr/sbin/ipvsadm',
+      executable: true,
+      failMessage: 'install ipvsadm first',
+      passMessage: '/usr/sbin/ipvsadm exists in director',
+    });
+  });
+
+  it('reads the network, per-host limits and sysctls, and which hosts checks read', () => {
+    const lab = loadLab(path.join(fixtures, 'good'), options);
+    assert.equal(lab.outside, true);
+    const director = shellHost(lab);
+    assert.deepEqual(director.limits, { memoryMib: 512, pids: 300, cpus: 1.5 });
+    assert.deepEqual(director.sysctls, { 'net.ipv4.vs.conntrack': '1' });
+    assert.deepEqual(lab.hosts[1]!.limits, {});
+    assert.deepEqual([...checkedHosts(lab)], ['director']);
+    const intro = loadLab(path.join(repoRoot, 'labs', 'ipvs-intro'), options);
+    assert.equal(intro.outside, false, 'a lab without network: outside stays off the internet');
   });
 
   it('needs the Dockerfile of a build context: none in an empty containers folder', () => {
@@ -170,7 +192,7 @@ describe('loadLab: broken labs name file, line and field', () => {
     const p = onlyProblem('unknown-check-kind');
     assert.equal(p.file, labYaml('unknown-check-kind'));
     assert.equal(p.field, 'steps[0].checks[0].ipvs-servce');
-    assert.equal(p.message, 'unknown check kind ipvs-servce; use one of: command, ipvs-service, ipvs-real-servers, round-robin-traffic');
+    assert.equal(p.message, 'unknown check kind ipvs-servce; use one of: command, ipvs-service, ipvs-real-servers, round-robin-traffic, file');
   });
 
   // See the report: the line of a field whose value is a block is taken from the value, one line
