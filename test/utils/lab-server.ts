@@ -30,7 +30,13 @@ export function tempStateDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), 'ipvs-lab-state-'));
 }
 
-export async function startLabServer(overrides: Partial<Config> = {}, options: { now?: () => number } = {}): Promise<RunningLabServer> {
+export interface LabServerTestOptions {
+  readonly now?: () => number;
+  /** Another folder of built pages (a missing one makes every page fail: the 500 path). */
+  readonly webDist?: string;
+}
+
+export async function startLabServer(overrides: Partial<Config> = {}, options: LabServerTestOptions = {}): Promise<RunningLabServer> {
   const stateDir = overrides.stateDir ?? tempStateDir();
   const config = loadConfig(process.env, { port: 0, host: '127.0.0.1', serverName: uniqueServerName('test'), stateDir, ...overrides });
   const { labs, errors } = loadLabs(config.labsDir, { containersDir: config.containersDir, relativeTo: PROJECT_ROOT });
@@ -39,11 +45,11 @@ export async function startLabServer(overrides: Partial<Config> = {}, options: {
   const server = new LabServer({
     config,
     labs,
-    webDist: path.join(PROJECT_ROOT, 'dist', 'web'),
+    webDist: options.webDist ?? path.join(PROJECT_ROOT, 'dist', 'web'),
     log,
     childEnv: childEnvironment(),
     database: databaseFile(config),
-    ...options,
+    ...(options.now ? { now: options.now } : {}),
   });
   await reapStaleTestContainers().catch(() => 0);
   const address = await server.listen();

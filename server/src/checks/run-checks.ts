@@ -8,7 +8,7 @@ import { runIpvsRealServersCheck } from './ipvs-real-servers-check.js';
 import { runIpvsServiceCheck } from './ipvs-service-check.js';
 import { IpvsUnavailableError } from './read-ipvs-table.js';
 import { runRoundRobinTrafficCheck } from './round-robin-traffic-check.js';
-import { ExecTimeoutError } from '../runtime/runtime.js';
+import { ExecTimeoutError, HostDownError } from '../runtime/runtime.js';
 import { IpvsParseError } from '../ipvs/ipvs-parse-error.js';
 
 /** Fills `{{variables}}` in every string of a check spec. */
@@ -45,7 +45,7 @@ export async function runChecks(checks: readonly CheckSpec[], ctx: CheckContext)
     try {
       last = await runOne(fillCheck(check, ctx.variables), ctx);
     } catch (e) {
-      if (e instanceof IpvsUnavailableError || e instanceof ExecTimeoutError || e instanceof IpvsParseError)
+      if (e instanceof IpvsUnavailableError || e instanceof ExecTimeoutError || e instanceof IpvsParseError || e instanceof HostDownError)
         return { passed: false, message: `${e.message}.`.replace(/\.\.$/, '.'), ...elapsed() };
       throw e;
     }

@@ -113,3 +113,8 @@ export class ExecTimeoutError extends Error {
 export class RuntimeCapacityError extends Error {
   override readonly name = 'RuntimeCapacityError';
 }
+
+/** A host's container is not running (it is restarting, or was stopped); the message says which. */
+export class HostDownError extends Error {
+  override readonly name = 'HostDownError';
+}

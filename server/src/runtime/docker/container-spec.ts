@@ -46,7 +46,6 @@ const COMMON_HOST_CONFIG: Dockerode.HostConfig = {
   SecurityOpt: ['no-new-privileges'],
   // nginx logs every request to stdout: without a cap, a curl loop fills the engine's disk.
   LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
-  RestartPolicy: { Name: 'no' },
 };
 
 /**
@@ -54,7 +53,7 @@ const COMMON_HOST_CONFIG: Dockerode.HostConfig = {
  * an alias on that one endpoint: no second attachment to Docker's default bridge), with limits,
  * no new privileges, and Docker's default capabilities minus `drop`, plus what the lab asks for.
  */
-export function learnerContainer(n: SessionNaming, host: HostLaunchSpec, drop: readonly string[]): Dockerode.ContainerCreateOptions {
+export function learnerContainer(n: SessionNaming, host: HostLaunchSpec, drop: readonly string[], ip: string): Dockerode.ContainerCreateOptions {
   const network = networkName(n);
   return {
     name: containerName(n, host.name, 'learner'),
@@ -66,11 +65,15 @@ export function learnerContainer(n: SessionNaming, host: HostLaunchSpec, drop: r
       ...COMMON_HOST_CONFIG,
       ...limitsConfig(host.limits),
       NetworkMode: network,
+      // A learner who kills their container's main process (`kill 1`) gets the container back,
+      // and one the engine's restart stopped comes back with the engine.
+      RestartPolicy: { Name: 'unless-stopped' },
       CapAdd: [...host.capabilities],
       CapDrop: drop.filter((c) => !host.capabilities.includes(c)),
       ...(host.sysctls && Object.keys(host.sysctls).length > 0 ? { Sysctls: { ...host.sysctls } } : {}),
     },
-    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [host.name] } } },
+    // The address is fixed: a restarted container keeps it, so the lab's variables stay true.
+    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: [host.name], IPAMConfig: { IPv4Address: ip } } } },
   };
 }
 
@@ -90,6 +93,8 @@ export function checkerContainer(n: SessionNaming, hostName: string, hostContain
       ...COMMON_HOST_CONFIG,
       ...limitsConfig(CHECKER_LIMITS),
       NetworkMode: `container:${hostContainerId}`,
+      // Not restarted by the engine: a check re-creates it when its host has a new namespace.
+      RestartPolicy: { Name: 'no' },
       ReadonlyRootfs: true,
       Tmpfs: { '/tmp': 'rw,noexec,nosuid,size=16m' },
       CapDrop: ['ALL'],

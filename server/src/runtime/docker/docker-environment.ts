@@ -1,6 +1,9 @@
-import { ExecTimeoutError, type ExecResult, type PathInfo, type RunningEnvironment, type RunningHost, type ShellCommand } from '../runtime.js';
+import { ExecTimeoutError, HostDownError, type ExecResult, type PathInfo, type RunningEnvironment, type RunningHost, type ShellCommand } from '../runtime.js';
 import { checkerContainer, containerName, sessionLabels, type SessionNaming } from './container-spec.js';
 import { ignoreGone, statusOf, type Engine } from './engine.js';
+
+/** On a checker: the start time of the host whose network namespace it joined. */
+const LABEL_HOST_STARTED = 'io.ipvs-lab.host-started';
 
 /** What is stored with a session so that a restarted server can adopt its containers. */
 export interface DockerHandle {
@@ -28,7 +31,9 @@ interface EnvironmentSettings {
 /** A session's containers on a Docker engine. */
 export class DockerEnvironment implements RunningEnvironment {
   readonly hosts: ReadonlyMap<string, RunningHost>;
-  private readonly checkers = new Map<string, Promise<string>>();
+  /** Each checker's container and the start of its host it belongs to. */
+  private readonly checkers = new Map<string, { readonly id: string; readonly hostStartedAt: string }>();
+  private readonly checkerQueue = new Map<string, Promise<string>>();
   private stopped: Promise<void> | undefined;
 
   constructor(
@@ -52,54 +57,63 @@ export class DockerEnvironment implements RunningEnvironment {
     return host;
   }
 
-  /**
-   * Makes sure every checked host has a running checker, reusing one that already runs unless
-   * its host is in `recreate` (a restarted host has a new network namespace). Failures surface at
-   * the next check, which tries again.
-   */
-  startCheckers(recreate: ReadonlySet<string> = new Set()): void {
-    for (const name of this.checked) {
-      const started = this.ensureChecker(name, recreate.has(name));
-      started.catch(() => this.checkers.delete(name));
-      this.checkers.set(name, started);
-    }
+  /** Starts the checkers in the background, so the first check does not wait; failures surface at a check. */
+  startCheckers(): void {
+    for (const name of this.checked) void this.checker(name).catch(() => undefined);
   }
 
-  private async ensureChecker(hostName: string, recreate: boolean): Promise<string> {
+  /**
+   * The running checker of a host. A checker joins its host's network namespace when it starts,
+   * and a host that restarted (its main process was killed, the engine restarted) has a new one:
+   * so each checker carries its host's start time, and a checker of an earlier start is replaced.
+   * One host's checker is made by one call at a time.
+   */
+  private checker(hostName: string): Promise<string> {
+    if (!this.checked.has(hostName)) return Promise.reject(new Error(`host ${hostName} of session ${this.sessionId} has no checker`));
+    const next = (this.checkerQueue.get(hostName) ?? Promise.resolve('')).catch(() => '').then(() => this.ensureChecker(hostName));
+    this.checkerQueue.set(hostName, next);
+    return next;
+  }
+
+  private async ensureChecker(hostName: string): Promise<string> {
     const docker = this.engine.docker;
+    const host = this.host(hostName);
+    const state = (await docker.getContainer(host.containerId).inspect()).State;
+    if (!state.Running)
+      throw new HostDownError(`${hostName} is not running${state.Restarting ? ' (it is restarting: its main process ended)' : ''}; try again in a moment`);
+    const known = this.checkers.get(hostName);
+    if (known && known.hostStartedAt === state.StartedAt) return known.id;
     const name = containerName(this.naming, hostName, 'checker');
     try {
       const existing = await docker.getContainer(name).inspect();
-      if (!recreate && existing.State.Running) return existing.Id;
+      if (existing.State.Running && existing.Config.Labels[LABEL_HOST_STARTED] === state.StartedAt) {
+        this.checkers.set(hostName, { id: existing.Id, hostStartedAt: state.StartedAt });
+        return existing.Id;
+      }
       await docker.getContainer(existing.Id).remove({ force: true }).catch(ignoreGone);
     } catch (e) {
       if (statusOf(e) !== 404) throw e;
     }
-    const host = this.host(hostName);
-    const container = await docker.createContainer(checkerContainer(this.naming, hostName, host.containerId, this.settings.checkerImage));
+    const spec = checkerContainer(this.naming, hostName, host.containerId, this.settings.checkerImage);
+    const container = await docker.createContainer({ ...spec, Labels: { ...spec.Labels, [LABEL_HOST_STARTED]: state.StartedAt } });
     await container.start();
+    this.checkers.set(hostName, { id: container.id, hostStartedAt: state.StartedAt });
     return container.id;
-  }
-
-  private checker(hostName: string): Promise<string> {
-    if (!this.checked.has(hostName)) return Promise.reject(new Error(`host ${hostName} of session ${this.sessionId} has no checker`));
-    let checker = this.checkers.get(hostName);
-    if (!checker) {
-      checker = this.ensureChecker(hostName, false);
-      checker.catch(() => this.checkers.delete(hostName));
-      this.checkers.set(hostName, checker);
-    }
-    return checker;
   }
 
   async check(hostName: string, script: string, timeoutMs: number): Promise<ExecResult> {
     const checker = await this.checker(hostName).catch((e: Error) => {
+      if (e instanceof HostDownError) throw e;
       throw new Error(`the checker of ${hostName} in session ${this.sessionId} could not start: ${e.message}`, { cause: e });
     });
     const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
     // `timeout` is the checker's own: it kills the script in the container; the engine call has
     // its own deadline in case the engine itself hangs.
-    const result = await this.engine.exec(checker, ['timeout', '-k', '1', String(seconds), 'sh', '-c', script], timeoutMs + 3000);
+    const result = await this.engine.exec(checker, ['timeout', '-k', '1', String(seconds), 'sh', '-c', script], timeoutMs + 3000).catch((e: unknown) => {
+      // A checker that died (its memory limit, someone removed it) is made again by the next check.
+      this.checkers.delete(hostName);
+      throw e;
+    });
     if (result.exitCode === 124) throw new ExecTimeoutError(`a check in ${hostName} did not finish within ${timeoutMs} ms: ${script.slice(0, 200)}`);
     return result;
   }

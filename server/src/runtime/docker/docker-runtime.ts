@@ -12,7 +12,7 @@ import { learnerContainer, networkName, sessionLabels, sessionNetwork, type Sess
 import { DockerEnvironment, parseHandle, type DockerHandle } from './docker-environment.js';
 import { LABEL_MANAGED, LABEL_SERVER, LABEL_SESSION, statusOf, type Engine } from './engine.js';
 import { filesArchive } from './files-archive.js';
-import { capacity, firstFreeSubnet, formatCidr, parseCidr, prefixFor, type Ipv4Cidr } from './subnet-pool.js';
+import { capacity, firstFreeSubnet, formatCidr, hostAddress, parseCidr, prefixFor, type Ipv4Cidr } from './subnet-pool.js';
 
 export interface DockerRuntimeOptions {
   readonly engine: Engine;
@@ -62,7 +62,8 @@ export class DockerRuntime implements LabRuntime {
       progress(`created network ${network.name} (${network.subnet})`);
       abortCheck();
       // allSettled, not all: a failed start must not leave its siblings still starting after cleanup.
-      const settled = await Promise.allSettled(spec.hosts.map((host) => this.startLearner(naming, host, options.signal)));
+      const subnet = parseCidr(network.subnet);
+      const settled = await Promise.allSettled(spec.hosts.map((host, i) => this.startLearner(naming, host, hostAddress(subnet, i), options.signal)));
       const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failure) throw failure.reason;
       const started = settled.map((r) => (r as PromiseFulfilledResult<RunningHost>).value);
@@ -89,19 +90,16 @@ export class DockerRuntime implements LabRuntime {
       if (statusOf(e) === 404) return { lost: `its network ${handle.network.name} no longer exists` };
       throw e;
     }
-    const restarted: string[] = [];
     for (const host of handle.hosts) {
-      let state: { Running?: boolean };
+      let running: boolean;
       try {
-        state = ((await engine.docker.getContainer(host.containerId).inspect()) as { State: { Running?: boolean } }).State;
+        running = (await engine.docker.getContainer(host.containerId).inspect()).State.Running;
       } catch (e) {
         if (statusOf(e) === 404) return { lost: `the container of its host ${host.name} no longer exists` };
         throw e;
       }
-      if (!state.Running) {
-        await engine.docker.getContainer(host.containerId).start();
-        restarted.push(host.name);
-      }
+      // Stopped with the engine, say: start it again, with its fixed address.
+      if (!running) await engine.docker.getContainer(host.containerId).start();
     }
     const checked = new Set(
       (await engine.docker.listContainers({ all: true, filters: { label: Object.entries(sessionLabels(naming)).map(([k, v]) => `${k}=${v}`) } }))
@@ -109,8 +107,7 @@ export class DockerRuntime implements LabRuntime {
         .map((c) => c.Labels['io.ipvs-lab.host'] ?? ''),
     );
     const environment = new DockerEnvironment(engine, naming, handle, this.options, checked);
-    // A checker joined its host's network namespace; a host that was restarted has a new one.
-    environment.startCheckers(new Set(restarted));
+    environment.startCheckers();
     return { environment };
   }
 
@@ -120,9 +117,9 @@ export class DockerRuntime implements LabRuntime {
     );
   }
 
-  private async startLearner(naming: SessionNaming, host: EnvironmentSpec['hosts'][number], signal: AbortSignal | undefined): Promise<RunningHost> {
+  private async startLearner(naming: SessionNaming, host: EnvironmentSpec['hosts'][number], ip: string, signal: AbortSignal | undefined): Promise<RunningHost> {
     const docker = this.options.engine.docker;
-    const container = await docker.createContainer(learnerContainer(naming, host, this.options.dropCapabilities)).catch((e: Error) => {
+    const container = await docker.createContainer(learnerContainer(naming, host, this.options.dropCapabilities, ip)).catch((e: Error) => {
       throw new Error(`creating ${host.name} from image ${host.image} failed: ${e.message}`, { cause: e });
     });
     if (Object.keys(host.files).length > 0) await container.putArchive(await filesArchive(host.files), { path: '/' });
@@ -130,9 +127,6 @@ export class DockerRuntime implements LabRuntime {
     await container.start().catch((e: Error) => {
       throw new Error(`starting ${host.name} from image ${host.image} failed: ${e.message}`, { cause: e });
     });
-    const info = await container.inspect();
-    const ip = info.NetworkSettings.Networks[networkName(naming)]?.IPAddress ?? '';
-    if (!ip) throw new Error(`${host.name} started without an address on ${networkName(naming)}`);
     return { name: host.name, containerId: container.id, ip };
   }
 
