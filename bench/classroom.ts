@@ -11,6 +11,7 @@ import { apiClient } from '../test/utils/api.js';
 import { countLabelled } from '../test/utils/engine.js';
 import { MemorySampler, startChildServer } from './support/bench-server.js';
 import { atPrompt, deleteSessions, LAB, openShell, pool, type OpenShell } from './support/shell.js';
+import { positiveInteger } from './support/settings.js';
 import { mib, ms, rounded, sleep, summarize } from './support/stats.js';
 
 const CREATE_CONCURRENCY = 6;
@@ -18,14 +19,6 @@ const COMMAND_TIMEOUT_MS = 15_000;
 const TARGET_ECHO_P99_MS = 50;
 /** Output kept per session for the final check; a session prints far less (about 100 B a line). */
 const KEEP_PER_SESSION = 4 * 1024 * 1024;
-
-function positiveInteger(name: string, fallback: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
-  if (!(n >= 1 && n <= max)) throw new Error(`${name}=${JSON.stringify(raw)} must be an integer from 1 to ${max}`);
-  return n;
-}
 
 interface TypistResult {
   readonly echoMs: number[];

@@ -7,6 +7,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { payAll } from './support/cleanup.js';
 import { classroom } from './classroom.js';
 import { echoLatency } from './echo-latency.js';
+import { restart } from './restart.js';
 import { throughput } from './throughput.js';
 import { timeToShell } from './time-to-shell.js';
 
@@ -15,6 +16,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<Record<string, unknown>>
   echo: echoLatency,
   throughput,
   classroom,
+  restart,
 };
 
 let interrupted = false;

@@ -28,6 +28,10 @@ export interface BenchServer {
   memory(): ProcMemory;
   /** Stops the server and removes whatever it left; resolves with the containers that had to be removed for it. */
   stop(): Promise<number>;
+  /** Kills the server process at once (SIGKILL), leaving its sessions and state for the next start. */
+  kill(): Promise<void>;
+  /** What the server logged so far (empty in-process). */
+  log(): string;
 }
 
 /** Reads VmRSS and VmHWM of a live process. */
@@ -117,9 +121,14 @@ function waitForExit(child: ServerProcess['child'], timeoutMs: number): Promise<
  * Starts the server as a child process (dist/ when it is up to date, else the source) on a free
  * loopback port, without requiring IPVS, and waits until it can start sessions.
  */
-export async function startChildServer(prefix: string, env: Record<string, string> = {}): Promise<BenchServer> {
-  const serverName = uniqueServerName(prefix);
-  const stateDir = tempStateDir();
+export async function startChildServer(
+  prefix: string,
+  env: Record<string, string> = {},
+  /** A name and state folder to reuse (a restart); the caller then removes the folder. */
+  reuse: { serverName: string; stateDir: string } | undefined = undefined,
+): Promise<BenchServer> {
+  const serverName = reuse?.serverName ?? uniqueServerName(prefix);
+  const stateDir = reuse?.stateDir ?? tempStateDir();
   const fullEnv = { HOST: '127.0.0.1', IPVS_LAB_SERVER_NAME: serverName, IPVS_LAB_REQUIRE_IPVS: 'false', IPVS_LAB_STATE_DIR: stateDir, ...env };
   const stale = staleDistFile();
   if (stale) console.log(`  (dist/ is older than ${stale}: the server runs from the TypeScript source through tsx)`);
@@ -133,7 +142,7 @@ export async function startChildServer(prefix: string, env: Record<string, strin
       if (!(await waitForExit(proc.child, 120_000))) proc.child.kill('SIGKILL');
     }
     // A stopped server keeps its sessions for its next start; a benchmark's next start never comes.
-    rmSync(stateDir, { recursive: true, force: true });
+    if (!reuse) rmSync(stateDir, { recursive: true, force: true });
     return removeLeftovers(serverName);
   });
   try {
@@ -143,7 +152,11 @@ export async function startChildServer(prefix: string, env: Record<string, strin
     await stop();
     throw e;
   }
-  return { baseUrl: proc.baseUrl, serverName, pid, origin: stale ? 'source' : 'dist', memory: () => readMemory(pid), stop };
+  const kill = async () => {
+    proc.child.kill('SIGKILL');
+    await waitForExit(proc.child, 30_000);
+  };
+  return { baseUrl: proc.baseUrl, serverName, pid, origin: stale ? 'source' : 'dist', memory: () => readMemory(pid), stop, kill, log: () => proc.log() };
 }
 
 /** The real server inside this process (test/utils/lab-server), for benchmarks that need no memory figures. */
@@ -154,5 +167,6 @@ export async function startInProcessServer(prefix: string): Promise<BenchServer>
     await lab.stop();
     return removeLeftovers(serverName);
   });
-  return { baseUrl: lab.baseUrl, serverName, pid: undefined, origin: 'in-process', memory: () => readMemory(process.pid), stop };
+  const kill = () => Promise.reject(new Error('an in-process server cannot be killed'));
+  return { baseUrl: lab.baseUrl, serverName, pid: undefined, origin: 'in-process', memory: () => readMemory(process.pid), stop, kill, log: () => '' };
 }

@@ -99,7 +99,7 @@ export const OPTIONS = {
   serverName: {
     env: 'IPVS_LAB_SERVER_NAME',
     description:
-      'Name put on every container and network this server makes. At start, the server removes everything carrying its name: what a crashed run left behind. Give each server sharing one Docker engine its own name.',
+      'Name put on every container and network this server makes, and the name of its database. At start, the server takes back the sessions in its database and removes whatever carries its name that no session owns. Give each server sharing one Docker engine its own name.',
     default: 'default',
     parse: dnsLabel,
   },

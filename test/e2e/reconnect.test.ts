@@ -9,7 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { SessionCreated } from '../../common/api.js';
 import { apiClient } from '../utils/api.js';
-import { launchBrowser } from '../utils/browser.js';
+import { browserSkipReason, launchBrowser } from '../utils/browser.js';
+import { engineSkipReason } from '../utils/engine.js';
 import { startLabServer, type RunningLabServer } from '../utils/lab-server.js';
 import { TcpProxy } from '../utils/tcp-proxy.js';
 
@@ -17,7 +18,7 @@ const screenText = (page: Page) =>
   page.$$eval('.xterm-rows > div', (rows) => rows.map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).join('\n'));
 const stateOf = (page: Page) => page.getAttribute('#terminal-state', 'data-state');
 
-describe('the page across network drops', () => {
+describe('the page across network drops', { skip: (await engineSkipReason()) || browserSkipReason() }, () => {
   let lab: RunningLabServer;
   let proxy: TcpProxy;
   let browser: Browser;

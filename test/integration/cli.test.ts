@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../utils/cli.js';
-import { countSessionContainers } from '../utils/engine.js';
+import { countSessionContainers, engineSkipReason } from '../utils/engine.js';
 
 const fixture = (name: string) => `test/fixtures/labs/${name}`;
 const noIpvs = { IPVS_LAB_REQUIRE_IPVS: 'false' };
@@ -55,7 +55,7 @@ describe('ipvs-lab validate', () => {
   });
 });
 
-describe('ipvs-lab test', () => {
+describe('ipvs-lab test', { skip: await engineSkipReason() }, () => {
   it('fails a lab whose check passes before the solution, and one whose solution does not satisfy its check; writes JUnit; removes the containers', async () => {
     const junit = path.join(tmpdir(), `ipvs-lab-junit-${process.pid}.xml`);
     const run = runCli(['test', '--junit', junit, fixture('check-always-passes'), fixture('solution-does-not-satisfy-check')], noIpvs);

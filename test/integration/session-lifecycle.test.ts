@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SessionCreated } from '../../common/api.js';
 import { apiClient } from '../utils/api.js';
-import { countLabelled } from '../utils/engine.js';
+import { countLabelled, engineSkipReason } from '../utils/engine.js';
 import { startLabServer, type RunningLabServer } from '../utils/lab-server.js';
 import { TerminalClient, terminalUrl } from '../utils/terminal-client.js';
 import { waitForSize } from '../utils/terminal-size.js';
 
-describe('session lifecycle on a real engine', () => {
+describe('session lifecycle on a real engine', { skip: await engineSkipReason() }, () => {
   let lab: RunningLabServer;
   let api: ReturnType<typeof apiClient>;
   let session: SessionCreated;

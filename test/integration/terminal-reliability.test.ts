@@ -13,12 +13,13 @@ import { typeAndWait } from '../../server/src/client/type-and-wait.js';
 import { wsText } from '../../server/src/client/ws-text.js';
 import { HIGH_WATERMARK } from '../../server/src/terminal/flow-control.js';
 import { apiClient } from '../utils/api.js';
+import { engineSkipReason } from '../utils/engine.js';
 import { startLabServer, type RunningLabServer } from '../utils/lab-server.js';
 import { TerminalClient, terminalUrl } from '../utils/terminal-client.js';
 import { waitForSize } from '../utils/terminal-size.js';
 import { prng } from '../utils/prng.js';
 
-describe('terminal reliability', () => {
+describe('terminal reliability', { skip: await engineSkipReason() }, () => {
   let lab: RunningLabServer;
   let api: ReturnType<typeof apiClient>;
   let a: SessionCreated;

@@ -54,7 +54,8 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
   const hosts: HostSpec[] = Object.entries(data.hosts).map(([name, h]) => ({
     name,
     image: typeof h.image === 'string' ? { ref: h.image } : { build: h.image.build },
-    capabilities: h.capabilities ?? [],
+    // Docker takes both spellings; one spelling lets the drop list compare them.
+    capabilities: (h.capabilities ?? []).map((c) => c.replace(/^CAP_/, '')),
     shell: h.shell ?? false,
     files: h.files ?? {},
     ...(h.command ? { command: h.command } : {}),
