@@ -6,6 +6,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { payAll } from './support/cleanup.js';
 import { classroom } from './classroom.js';
+import { containment } from './containment.js';
 import { echoLatency } from './echo-latency.js';
 import { restart } from './restart.js';
 import { throughput } from './throughput.js';
@@ -17,6 +18,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<Record<string, unknown>>
   throughput,
   classroom,
   restart,
+  containment,
 };
 
 let interrupted = false;

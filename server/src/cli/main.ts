@@ -235,7 +235,7 @@ async function main(argv: string[]): Promise<number> {
     return down(loadConfig());
   }
   // Each test run gets its own server name: it never reaps, nor is reaped by, a running server.
-  const config = loadConfig(process.env, { port: 0, host: '127.0.0.1', serverName: `cli-${randomBytes(3).toString('hex')}` });
+  const config = loadConfig(undefined, { port: 0, host: '127.0.0.1', serverName: `cli-${randomBytes(3).toString('hex')}` });
   switch (command) {
     case 'validate':
       return validate(labDirs(rest, values.all ?? false, config.labsDir), config);
