@@ -42,6 +42,10 @@ export async function runPreflight(config: Config, labs: readonly Lab[], report:
   const engine = await Engine.connect(config.dockerHost);
   report.engine({ dockerHost: config.dockerHost, serverVersion: engine.info.serverVersion, kernel: engine.info.kernelVersion });
   report(`Docker ${engine.info.serverVersion} on ${engine.info.operatingSystem}, kernel ${engine.info.kernelVersion}`);
+  if (!engine.info.swapLimit)
+    report(
+      "warning: this engine cannot limit swap (its kernel has no swap accounting), so a container's memory limit does not cover swap: on a host with swap, a memory hog slows down instead of being killed",
+    );
 
   try {
     const { stdout } = await run(config.dockerCli, ['--version'], { timeout: 15_000 });

@@ -94,8 +94,14 @@ export class DockerEnvironment implements RunningEnvironment {
     } catch (e) {
       if (statusOf(e) !== 404) throw e;
     }
+    if (this.stopped) throw new Error(`session ${this.sessionId} has ended`);
     const spec = checkerContainer(this.naming, hostName, host.containerId, this.settings.checkerImage);
     const container = await docker.createContainer({ ...spec, Labels: { ...spec.Labels, [LABEL_HOST_STARTED]: state.StartedAt } });
+    // The session may have ended while the checker was being made: then it must not outlive it.
+    if (this.stopped) {
+      await container.remove({ force: true }).catch(ignoreGone);
+      throw new Error(`session ${this.sessionId} has ended`);
+    }
     await container.start();
     this.checkers.set(hostName, { id: container.id, hostStartedAt: state.StartedAt });
     return container.id;

@@ -22,6 +22,8 @@ export interface EngineInfo {
   readonly serverVersion: string;
   readonly kernelVersion: string;
   readonly operatingSystem: string;
+  /** Whether the engine can limit swap; without it, a container's memory limit leaves swap unlimited. */
+  readonly swapLimit: boolean;
 }
 
 /** The engine could not be reached; the message says what to do. */
@@ -62,12 +64,14 @@ export class Engine {
         ServerVersion?: string;
         KernelVersion?: string;
         OperatingSystem?: string;
+        SwapLimit?: boolean;
       };
       return new Engine(client, {
         dockerHost,
         serverVersion: raw.ServerVersion ?? 'unknown',
         kernelVersion: raw.KernelVersion ?? 'unknown',
         operatingSystem: raw.OperatingSystem ?? 'unknown',
+        swapLimit: raw.SwapLimit ?? false,
       });
     } catch (e) {
       throw new EngineUnavailableError(
