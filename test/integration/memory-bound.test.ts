@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { encode, PROTOCOL_VERSION } from '../../common/protocol.js';
 import { readMemory } from '../../bench/support/bench-server.js';
 import { apiClient } from '../utils/api.js';
-import { engineSkipReason } from '../utils/engine.js';
+import { engineSkipReason, removeServerContainers } from '../utils/engine.js';
 import { tempStateDir, uniqueServerName } from '../utils/lab-server.js';
 import { startServerProcess } from '../utils/server-process.js';
 import { terminalUrl } from '../utils/terminal-client.js';
@@ -21,8 +21,9 @@ const MIB = 1024 * 1024;
 it('keeps server memory flat under a page that acks everything and reads nothing', { skip: await engineSkipReason() }, async (t) => {
   const stateDir = tempStateDir();
   // Pings would drop this page within seconds; turn them down to test the backlog bound alone.
+  const serverName = uniqueServerName('test');
   const server = await startServerProcess({
-    IPVS_LAB_SERVER_NAME: uniqueServerName('test'),
+    IPVS_LAB_SERVER_NAME: serverName,
     IPVS_LAB_REQUIRE_IPVS: 'false',
     IPVS_LAB_STATE_DIR: stateDir,
     IPVS_LAB_PING_SECONDS: '300',
@@ -59,5 +60,7 @@ it('keeps server memory flat under a page that acks everything and reads nothing
     server.child.kill('SIGKILL');
     await once(server.child, 'exit');
     rmSync(stateDir, { recursive: true, force: true });
+    // A killed server keeps its sessions for a next start that never comes.
+    await removeServerContainers(serverName);
   }
 });

@@ -14,7 +14,7 @@ import { containerName } from '../../server/src/runtime/docker/container-spec.js
 import { LABEL_MANAGED, LABEL_SERVER } from '../../server/src/runtime/docker/engine.js';
 import { apiClient } from '../utils/api.js';
 import { runCli } from '../utils/cli.js';
-import { countLabelled, dockerode, engineSkipReason } from '../utils/engine.js';
+import { countLabelled, dockerode, engineSkipReason, removeServerContainers } from '../utils/engine.js';
 import { tempStateDir, uniqueServerName } from '../utils/lab-server.js';
 import { startServerProcess, type ServerProcess } from '../utils/server-process.js';
 import { TerminalClient, terminalUrl } from '../utils/terminal-client.js';
@@ -76,10 +76,7 @@ describe('sessions survive a restart of the server', { skip }, () => {
 
   after(async () => {
     if (server) await stop('SIGKILL');
-    const docker = await dockerode();
-    const filters = { label: [`${LABEL_MANAGED}=true`, `${LABEL_SERVER}=${serverName}`] };
-    await Promise.all((await docker.listContainers({ all: true, filters })).map((c) => docker.getContainer(c.Id).remove({ force: true })));
-    await Promise.all((await docker.listNetworks({ filters })).map((n) => docker.getNetwork(n.Id).remove()));
+    await removeServerContainers(serverName);
     rmSync(stateDir, { recursive: true, force: true });
   });
 

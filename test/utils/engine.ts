@@ -7,6 +7,28 @@ export async function dockerode() {
   return (await getContainerRuntimeClient()).container.dockerode;
 }
 
+/** Removes every container and network a server name carries (after a server that was killed). */
+export async function removeServerContainers(serverName: string): Promise<void> {
+  const docker = await dockerode();
+  const filters = { label: [`${LABEL_MANAGED}=true`, `${LABEL_SERVER}=${serverName}`] };
+  await Promise.all(
+    (await docker.listContainers({ all: true, filters })).map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+  await Promise.all(
+    (await docker.listNetworks({ filters })).map((n) =>
+      docker
+        .getNetwork(n.Id)
+        .remove()
+        .catch(() => undefined),
+    ),
+  );
+}
+
 /** Containers and networks of one session (or of a whole server), straight from the engine. */
 export async function countLabelled(labels: { server: string; session?: string }): Promise<{ containers: number; networks: number }> {
   const docker = (await getContainerRuntimeClient()).container.dockerode;
@@ -73,7 +95,7 @@ export async function countSessionContainers(sessionId: string): Promise<number>
 }
 
 /** Server names the tests use; nothing else may use these prefixes. */
-export const TEST_SERVER_PREFIXES = ['test-', 'restart-', 'iso-', 'limits-', 'bench-', 'idle-', 'cli-'];
+export const TEST_SERVER_PREFIXES = ['test-', 'restart-', 'bench-', 'cli-', 'crash-', 'term-', 'idle-'];
 
 /**
  * Removes what test runs that were killed left on this engine (each run has its own server name,

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../server/src/config.js';
 
@@ -22,12 +24,15 @@ export interface ServerProcessOptions {
 export async function startServerProcess(env: Record<string, string>, options: ServerProcessOptions = {}): Promise<ServerProcess> {
   const args =
     options.entry === 'source' ? ['--import', 'tsx', path.join(PROJECT_ROOT, 'server/src/main.ts')] : [path.join(PROJECT_ROOT, 'dist/server/src/main.js')];
+  // A server of its own database folder, unless the test shares one between runs (a restart).
+  const stateDir = env.IPVS_LAB_STATE_DIR ? undefined : mkdtempSync(path.join(os.tmpdir(), 'ipvs-lab-state-'));
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, PORT: '0', ...env },
+    env: { ...process.env, PORT: '0', ...(stateDir ? { IPVS_LAB_STATE_DIR: stateDir } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });
+  if (stateDir) child.once('exit', () => rmSync(stateDir, { recursive: true, force: true }));
   let log = '';
   child.stdout.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
