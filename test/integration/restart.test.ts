@@ -96,6 +96,8 @@ describe('sessions survive a restart of the server', { skip }, () => {
     });
     // A session whose containers someone removed while the server was down cannot come back.
     await docker.getContainer(containerName({ serverName, sessionId: doomed.id }, 'nginx-1', 'learner')).remove({ force: true });
+    // A checker is the server's own and may be gone too (never started, removed): it is made again.
+    await docker.getContainer(containerName({ serverName, sessionId: kept.id }, 'host', 'checker')).remove({ force: true });
 
     const s = await start();
     assert.match(s.log(), /restored 1 session\(s\) in [\d.]+ s; 1 could not be restored/);
@@ -103,6 +105,9 @@ describe('sessions survive a restart of the server', { skip }, () => {
     await assert.rejects(docker.getContainer(orphan.id).inspect(), /no such container/i);
     assert.equal((await countLabelled({ server: serverName, session: doomed.id })).containers, 0);
     await assertRestored(s, 'made-before-the-restart');
+    const check = await apiClient(s.baseUrl).call<{ passed: boolean; message: string }>('POST', `/api/sessions/${kept.id}/steps/service/check`, kept.token);
+    assert.equal(check.status, 200);
+    assert.match(check.body.message, /There is no virtual service yet|cannot read the IPVS table in host/, 'the check ran in a new checker');
 
     const lost = await apiClient(s.baseUrl).call<{ error: string }>('GET', `/api/sessions/${doomed.id}`, doomed.token);
     assert.equal(lost.status, 410);

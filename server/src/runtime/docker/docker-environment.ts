@@ -9,6 +9,8 @@ const LABEL_HOST_STARTED = 'io.ipvs-lab.host-started';
 export interface DockerHandle {
   readonly network: { readonly id: string; readonly name: string; readonly subnet: string };
   readonly hosts: readonly RunningHost[];
+  /** Hosts whose network namespace checks read: each gets a checker, now and after a restart. */
+  readonly checked: readonly string[];
 }
 
 /** The stored handle, if it has the shape this version writes; undefined otherwise. */
@@ -19,7 +21,9 @@ export function parseHandle(raw: unknown): DockerHandle | undefined {
   if (!Array.isArray(h.hosts) || h.hosts.length === 0) return undefined;
   const hosts = h.hosts as unknown[];
   if (!hosts.every((x) => isText((x as RunningHost).name) && isText((x as RunningHost).containerId) && isText((x as RunningHost).ip))) return undefined;
-  return { network: { id: h.network.id, name: h.network.name, subnet: h.network.subnet }, hosts: hosts as RunningHost[] };
+  const checked: unknown = h.checked;
+  if (!Array.isArray(checked) || !checked.every(isText)) return undefined;
+  return { network: { id: h.network.id, name: h.network.name, subnet: h.network.subnet }, hosts: hosts as RunningHost[], checked: [...checked] };
 }
 
 interface EnvironmentSettings {
@@ -31,6 +35,7 @@ interface EnvironmentSettings {
 /** A session's containers on a Docker engine. */
 export class DockerEnvironment implements RunningEnvironment {
   readonly hosts: ReadonlyMap<string, RunningHost>;
+  private readonly checked: ReadonlySet<string>;
   /** Each checker's container and the start of its host it belongs to. */
   private readonly checkers = new Map<string, { readonly id: string; readonly hostStartedAt: string }>();
   private readonly checkerQueue = new Map<string, Promise<string>>();
@@ -41,10 +46,9 @@ export class DockerEnvironment implements RunningEnvironment {
     private readonly naming: SessionNaming,
     readonly handle: DockerHandle,
     private readonly settings: EnvironmentSettings,
-    /** Hosts whose network namespace checks read: each gets a checker. */
-    private readonly checked: ReadonlySet<string>,
   ) {
     this.hosts = new Map(handle.hosts.map((h) => [h.name, h]));
+    this.checked = new Set(handle.checked);
   }
 
   get sessionId(): string {

@@ -68,8 +68,8 @@ export class DockerRuntime implements LabRuntime {
       if (failure) throw failure.reason;
       const started = settled.map((r) => (r as PromiseFulfilledResult<RunningHost>).value);
       abortCheck();
-      const handle: DockerHandle = { network, hosts: started };
-      const environment = new DockerEnvironment(engine, naming, handle, this.options, checkedHosts(spec));
+      const handle: DockerHandle = { network, hosts: started, checked: spec.hosts.filter((h) => h.checked).map((h) => h.name) };
+      const environment = new DockerEnvironment(engine, naming, handle, this.options);
       // Checkers start in the background: the learner's shell does not wait for them, a check does.
       environment.startCheckers();
       return environment;
@@ -101,12 +101,7 @@ export class DockerRuntime implements LabRuntime {
       // Stopped with the engine, say: start it again, with its fixed address.
       if (!running) await engine.docker.getContainer(host.containerId).start();
     }
-    const checked = new Set(
-      (await engine.docker.listContainers({ all: true, filters: { label: Object.entries(sessionLabels(naming)).map(([k, v]) => `${k}=${v}`) } }))
-        .filter((c) => c.Labels['io.ipvs-lab.role'] === 'checker')
-        .map((c) => c.Labels['io.ipvs-lab.host'] ?? ''),
-    );
-    const environment = new DockerEnvironment(engine, naming, handle, this.options, checked);
+    const environment = new DockerEnvironment(engine, naming, handle, this.options);
     environment.startCheckers();
     return { environment };
   }
@@ -169,8 +164,4 @@ async function usedSubnets(docker: Dockerode): Promise<Ipv4Cidr[]> {
       }
     }),
   );
-}
-
-function checkedHosts(spec: EnvironmentSpec): Set<string> {
-  return new Set(spec.hosts.filter((h) => h.checked).map((h) => h.name));
 }
