@@ -1,3 +1,5 @@
+import { WatermarkGate } from '../terminal/watermark-gate.js';
+
 /**
  * Server memory per page, whatever the page does. Acks say what a page has drawn, but a page can
  * ack everything and still never read its socket: then every frame sent piles up in the socket's
@@ -13,45 +15,37 @@ export const SOCKET_LOW = 256 * 1024;
 export const SOCKET_HARD_LIMIT = 16 * 1024 * 1024;
 
 export class SocketBackpressure {
-  private held = false;
+  private readonly gate: WatermarkGate;
 
   constructor(
-    private readonly hold: () => void,
-    private readonly release: () => void,
-    private readonly high = SOCKET_HIGH,
-    private readonly low = SOCKET_LOW,
+    hold: () => void,
+    release: () => void,
+    high = SOCKET_HIGH,
+    low = SOCKET_LOW,
     private readonly hardLimit = SOCKET_HARD_LIMIT,
   ) {
     if (!(low < high && high < hardLimit)) throw new RangeError(`need low ${low} < high ${high} < hard limit ${hardLimit}`);
+    this.gate = new WatermarkGate(hold, release, high, low);
   }
 
   get isHolding(): boolean {
-    return this.held;
+    return this.gate.isClosed;
   }
 
   /** After a frame was queued, with the socket's backlog; 'overflow' means close the socket. */
   sent(buffered: number): 'ok' | 'overflow' {
     if (buffered > this.hardLimit) return 'overflow';
-    if (!this.held && buffered > this.high) {
-      this.held = true;
-      this.hold();
-    }
+    this.gate.rose(buffered);
     return 'ok';
   }
 
   /** After queued data reached the kernel, with what is still buffered. */
   flushed(buffered: number): void {
-    if (this.held && buffered < this.low) {
-      this.held = false;
-      this.release();
-    }
+    this.gate.fell(buffered);
   }
 
   /** The socket is gone: it holds nothing any more. */
   dispose(): void {
-    if (this.held) {
-      this.held = false;
-      this.release();
-    }
+    this.gate.open();
   }
 }

@@ -1,3 +1,5 @@
+import { WatermarkGate } from './watermark-gate.js';
+
 /**
  * Flow control for one page attached to a terminal. xterm.js draws 5-35 MB/s; a shell can print
  * far faster (`yes`, `cat` of a big file). Without a brake, unsent output piles up in the server
@@ -13,20 +15,14 @@ export const LOW_WATERMARK = 512 * 1024;
 export class FlowControl {
   private sent: number;
   private acked: number;
-  private paused = false;
+  private readonly gate: WatermarkGate;
 
   /**
    * @param startOffset where this page starts: nothing before it is owed an ack
    * @param onPause / onResume called on each transition, never twice in a row
    */
-  constructor(
-    startOffset: number,
-    private readonly onPause: () => void,
-    private readonly onResume: () => void,
-    private readonly high = HIGH_WATERMARK,
-    private readonly low = LOW_WATERMARK,
-  ) {
-    if (!(low < high)) throw new RangeError(`low watermark ${low} must be below the high watermark ${high}`);
+  constructor(startOffset: number, onPause: () => void, onResume: () => void, high = HIGH_WATERMARK, low = LOW_WATERMARK) {
+    this.gate = new WatermarkGate(onPause, onResume, high, low);
     this.sent = startOffset;
     this.acked = startOffset;
   }
@@ -37,34 +33,25 @@ export class FlowControl {
   }
 
   get isPaused(): boolean {
-    return this.paused;
+    return this.gate.isClosed;
   }
 
   /** Output up to `end` (exclusive) has been sent to the page. */
   sentUpTo(end: number): void {
     if (end <= this.sent) return;
     this.sent = end;
-    if (!this.paused && this.unacked > this.high) {
-      this.paused = true;
-      this.onPause();
-    }
+    this.gate.rose(this.unacked);
   }
 
   /** The page acknowledged everything before `offset`. Acks beyond what was sent are clamped. */
   ack(offset: number): void {
     if (offset <= this.acked) return;
     this.acked = Math.min(offset, this.sent);
-    if (this.paused && this.unacked < this.low) {
-      this.paused = false;
-      this.onResume();
-    }
+    this.gate.fell(this.unacked);
   }
 
   /** The page went away: it no longer holds the shell back. */
   release(): void {
-    if (this.paused) {
-      this.paused = false;
-      this.onResume();
-    }
+    this.gate.open();
   }
 }
