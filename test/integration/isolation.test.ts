@@ -6,23 +6,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SessionCreated, SessionState } from '../../common/api.js';
-import { LABEL_SESSION } from '../../server/src/runtime/docker/engine.js';
+import { Engine, LABEL_SESSION } from '../../server/src/runtime/docker/engine.js';
 import { apiClient } from '../utils/api.js';
 import { dockerode, engineSkipReason } from '../utils/engine.js';
 import { startLabServer, type RunningLabServer } from '../utils/lab-server.js';
 
 const skip = await engineSkipReason();
 
-/** Runs a shell line in a session's learner host, as the learner could. */
+/** Runs a shell line in a session's learner host, as the learner could; its stdout and stderr. */
 async function inHost(lab: RunningLabServer, session: SessionCreated, script: string): Promise<string> {
-  const docker = await dockerode();
+  const engine = await Engine.connect(lab.config.dockerHost);
   const id = lab.server.sessionManager!.lookup(session.id).environment.hosts.get('host')!.containerId;
-  const exec = await docker.getContainer(id).exec({ Cmd: ['sh', '-c', script], AttachStdout: true, AttachStderr: true, Tty: true });
-  const stream = await exec.start({ hijack: true, stdin: false, Tty: true });
-  let out = '';
-  stream.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((resolve) => stream.on('end', resolve));
-  return out;
+  const { stdout, stderr } = await engine.exec(id, ['sh', '-c', script], 30_000);
+  return stdout + stderr;
 }
 
 describe('two sessions cannot reach each other', { skip }, () => {
