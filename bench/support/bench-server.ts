@@ -5,8 +5,8 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig, PROJECT_ROOT } from '../../server/src/config.js';
-import { Engine, LABEL_MANAGED, LABEL_SERVER } from '../../server/src/runtime/docker/engine.js';
+import { PROJECT_ROOT } from '../../server/src/config.js';
+import { removeServerContainers } from '../../test/utils/engine.js';
 import { startLabServer, tempStateDir, uniqueServerName } from '../../test/utils/lab-server.js';
 import { startServerProcess, type ServerProcess } from '../../test/utils/server-process.js';
 import { owe } from './cleanup.js';
@@ -100,12 +100,6 @@ export function staleDistFile(): string | undefined {
   return undefined;
 }
 
-/** Removes every container and network carrying this server name; returns how many containers there were. */
-export async function removeLeftovers(serverName: string): Promise<number> {
-  const engine = await Engine.connect(loadConfig().dockerHost);
-  return (await engine.removeLabelled({ [LABEL_MANAGED]: 'true', [LABEL_SERVER]: serverName })).containers;
-}
-
 function waitForExit(child: ServerProcess['child'], timeoutMs: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
@@ -143,7 +137,7 @@ export async function startChildServer(
     }
     // A stopped server keeps its sessions for its next start; a benchmark's next start never comes.
     if (!reuse) rmSync(stateDir, { recursive: true, force: true });
-    return removeLeftovers(serverName);
+    return removeServerContainers(serverName);
   });
   try {
     await proc.waitForLog(/ready: sessions can start|cannot start sessions/, 600_000);
@@ -165,7 +159,7 @@ export async function startInProcessServer(prefix: string): Promise<BenchServer>
   const lab = await startLabServer({ requireIpvs: false, serverName });
   const stop = owe(async () => {
     await lab.stop();
-    return removeLeftovers(serverName);
+    return removeServerContainers(serverName);
   });
   const kill = () => Promise.reject(new Error('an in-process server cannot be killed'));
   return { baseUrl: lab.baseUrl, serverName, pid: undefined, origin: 'in-process', memory: () => readMemory(process.pid), stop, kill, log: () => '' };

@@ -1,32 +1,16 @@
 import http from 'node:http';
 import { getContainerRuntimeClient } from 'testcontainers';
-import { LABEL_MANAGED, LABEL_SERVER, LABEL_SESSION } from '../../server/src/runtime/docker/engine.js';
+import { Engine, LABEL_MANAGED, LABEL_SERVER, LABEL_SESSION } from '../../server/src/runtime/docker/engine.js';
 
 /** The engine's own client, for tests that look behind the server's back. */
 export async function dockerode() {
   return (await getContainerRuntimeClient()).container.dockerode;
 }
 
-/** Removes every container and network a server name carries (after a server that was killed). */
-export async function removeServerContainers(serverName: string): Promise<void> {
-  const docker = await dockerode();
-  const filters = { label: [`${LABEL_MANAGED}=true`, `${LABEL_SERVER}=${serverName}`] };
-  await Promise.all(
-    (await docker.listContainers({ all: true, filters })).map((c) =>
-      docker
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => undefined),
-    ),
-  );
-  await Promise.all(
-    (await docker.listNetworks({ filters })).map((n) =>
-      docker
-        .getNetwork(n.Id)
-        .remove()
-        .catch(() => undefined),
-    ),
-  );
+/** Removes every container and network a server name carries (after a server that was killed); returns how many containers. */
+export async function removeServerContainers(serverName: string): Promise<number> {
+  const engine = await Engine.connect(process.env.DOCKER_HOST ?? 'the default Docker socket');
+  return (await engine.removeLabelled({ [LABEL_MANAGED]: 'true', [LABEL_SERVER]: serverName })).containers;
 }
 
 /** Containers and networks of one session (or of a whole server), straight from the engine. */
