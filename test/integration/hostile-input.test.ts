@@ -49,6 +49,16 @@ describe('a server no input can crash', { skip }, () => {
     await stillServing();
   });
 
+  it('refuses a huge or malformed request body with a 4xx that says what is wrong', async () => {
+    const huge = await api.call<{ error: string }>('POST', '/api/sessions', undefined, JSON.stringify({ lab: 'x'.repeat(100_000) }));
+    assert.equal(huge.status, 413);
+    assert.equal(huge.body.error, 'the request body is too large (at most 16 KiB)');
+    const broken = await api.call<{ error: string }>('POST', '/api/sessions', undefined, '{"lab": [');
+    assert.equal(broken.status, 400);
+    assert.match(broken.body.error, /^the request body is not valid JSON/);
+    await stillServing();
+  });
+
   it('never shows internals: a failing page gets a 500 with a reference, not a stack', async () => {
     await using broken = await startLabServer({ requireIpvs: false }, { webDist: '/nonexistent/web' });
     const res = await fetch(`${broken.baseUrl}/`);
