@@ -47,6 +47,8 @@ export class LabServer {
   private readonly db: Database.Database;
   private readonly store: SessionStore;
   private sweepTimer: NodeJS.Timeout | undefined;
+  /** A sweep that takes longer than the interval (a slow engine) is not run twice at once. */
+  private sweeping = false;
   readonly ready: Promise<PreflightResult | undefined>;
 
   /** Opens the database at once: a database that cannot be opened is an error of the constructor. */
@@ -128,7 +130,7 @@ export class LabServer {
         report(
           `restored ${restored.adopted} session(s) in ${((Date.now() - started) / 1000).toFixed(1)} s${restored.lost ? `; ${restored.lost} could not be restored (their containers are gone)` : ''}`,
         );
-      const reaped = await runtime.removeAllExcept(sessions.ids());
+      const reaped = await sessions.removeOrphans();
       if (reaped.containers + reaped.networks > 0)
         report(`removed ${reaped.containers} containers and ${reaped.networks} networks of server "${config.serverName}" that no session owns`);
       this.store.pruneEnded(Date.now() - ENDED_RETENTION_MS);
@@ -136,16 +138,30 @@ export class LabServer {
       this.status = { state: 'ready', message: 'ready', progress: [...progress], engine: { ...engine, ipvs: result.ipvs } };
       log.info('ready: sessions can start');
       // Check often relative to the idle limit, but not more than once a minute.
-      this.sweepTimer = setInterval(
-        () => void this.sessions?.sweepIdle().catch((e: Error) => log.error('idle sweep failed', { error: e.message })),
-        Math.min(60_000, config.idleMinutes * 15_000),
-      );
+      this.sweepTimer = setInterval(() => void this.sweep(), Math.min(60_000, config.idleMinutes * 15_000));
       this.sweepTimer.unref();
       return result;
     } catch (error) {
       this.status = failedStatus(error, config.dockerHost);
       log.error('cannot start sessions', { error: this.status.message });
       return undefined;
+    }
+  }
+
+  /** Ends idle sessions, then removes what a failed removal or a crashed start left behind. */
+  private async sweep(): Promise<void> {
+    const sessions = this.sessions;
+    if (!sessions || this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await sessions.sweepIdle().catch((e: Error) => this.options.log.error('idle sweep failed', { error: e.message }));
+      const orphans = await sessions.removeOrphans().catch((e: Error) => {
+        this.options.log.error('orphan sweep failed', { error: e.message });
+        return { containers: 0, networks: 0 };
+      });
+      if (orphans.containers + orphans.networks > 0) this.options.log.warn('removed containers and networks no session owns', orphans);
+    } finally {
+      this.sweeping = false;
     }
   }
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { SessionCreated } from '../../common/api.js';
 import { apiClient } from '../utils/api.js';
-import { countLabelled, engineSkipReason } from '../utils/engine.js';
+import { LABEL_MANAGED, LABEL_SERVER, LABEL_SESSION } from '../../server/src/runtime/docker/engine.js';
+import { countLabelled, dockerode, engineSkipReason } from '../utils/engine.js';
 import { startLabServer, type RunningLabServer } from '../utils/lab-server.js';
 import { TerminalClient, terminalUrl } from '../utils/terminal-client.js';
 import { waitForSize } from '../utils/terminal-size.js';
@@ -128,6 +129,17 @@ describe('session lifecycle on a real engine', { skip: await engineSkipReason() 
       state.steps.filter((s) => s.passed).map((s) => s.id),
       ['backends'],
     );
+  });
+
+  it("sweeps what no session owns (a removal that failed, a crashed start) and leaves live sessions' alone", async () => {
+    const docker = await dockerode();
+    const labels = { [LABEL_MANAGED]: 'true', [LABEL_SERVER]: lab.config.serverName, [LABEL_SESSION]: 'orphan0001' };
+    await docker.createNetwork({ Name: `ipvs-lab-${lab.config.serverName}-orphan0001`, Internal: true, Labels: labels });
+    await docker.createContainer({ Image: 'debian:bookworm-slim', Cmd: ['sleep', 'infinity'], Labels: labels, HostConfig: { NetworkMode: 'none' } });
+    assert.deepEqual(await countLabelled({ server: lab.config.serverName, session: 'orphan0001' }), { containers: 1, networks: 1 });
+    assert.deepEqual(await lab.server.sessionManager!.removeOrphans(), { containers: 1, networks: 1 });
+    assert.deepEqual(await countLabelled({ server: lab.config.serverName, session: 'orphan0001' }), { containers: 0, networks: 0 });
+    assert.deepEqual(await countLabelled({ server: lab.config.serverName, session: session.id }), { containers: 4, networks: 1 });
   });
 
   it('removes every container and the network on DELETE, and tells attached pages', async () => {

@@ -101,8 +101,12 @@ export interface LabRuntime {
   start(spec: EnvironmentSpec, options?: StartOptions): Promise<RunningEnvironment>;
   /** Takes a stored environment back after a restart; `lost` says why it cannot be. */
   adopt(sessionId: string, handle: unknown): Promise<Adoption>;
-  /** Removes everything of this server that no session in `keep` owns; returns how much. */
-  removeAllExcept(keep: ReadonlySet<string>): Promise<{ containers: number; networks: number }>;
+  /**
+   * Removes everything of this server whose session `keep` does not claim; returns how much.
+   * `keep` is asked after the engine was listed, so a session that registers its id before it
+   * starts containers is never taken for an orphan.
+   */
+  removeAllExcept(keep: (sessionId: string) => boolean): Promise<{ containers: number; networks: number }>;
 }
 
 export class ExecTimeoutError extends Error {

@@ -36,7 +36,8 @@ export interface SessionManagerOptions {
  */
 export class SessionManager {
   private readonly sessions = new Map<string, Session>();
-  private starting = 0;
+  /** Sessions whose containers are being started: theirs, though not yet in `sessions`. */
+  private readonly starting = new Set<string>();
   private readonly now: () => number;
 
   constructor(private readonly options: SessionManagerOptions) {
@@ -49,6 +50,11 @@ export class SessionManager {
 
   ids(): ReadonlySet<string> {
     return new Set(this.sessions.keys());
+  }
+
+  /** Whether engine objects of this session id belong to a session live or starting now. */
+  owns(id: string): boolean {
+    return this.sessions.has(id) || this.starting.has(id);
   }
 
   /**
@@ -117,10 +123,10 @@ export class SessionManager {
   async create(labId: string, signal?: AbortSignal): Promise<{ session: Session; token: string }> {
     const lab = this.options.labs.get(labId);
     if (!lab) throw new HttpError(404, `no lab ${JSON.stringify(labId)}; labs: ${[...this.options.labs.keys()].join(', ')}`);
-    if (this.sessions.size + this.starting >= this.options.maxSessions)
+    if (this.sessions.size + this.starting.size >= this.options.maxSessions)
       throw new HttpError(503, `this server already runs ${this.options.maxSessions} sessions (IPVS_LAB_MAX_SESSIONS); try again when one ends`);
-    this.starting++;
     const id = randomBytes(5).toString('hex');
+    this.starting.add(id);
     const token = randomBytes(24).toString('base64url');
     const started = this.now();
     let environment: RunningEnvironment | undefined;
@@ -176,7 +182,7 @@ export class SessionManager {
       if (e instanceof RuntimeCapacityError) throw new HttpError(503, e.message);
       throw e;
     } finally {
-      this.starting--;
+      this.starting.delete(id);
     }
   }
 
@@ -205,8 +211,20 @@ export class SessionManager {
     if (!session) return;
     this.sessions.delete(id);
     this.options.store.end(id, reason, this.now());
-    await session.dispose();
+    try {
+      await session.dispose();
+    } catch (e) {
+      // The session has ended either way; what the engine failed to remove, the next orphan
+      // sweep (removeOrphans) takes, since no session owns it any more.
+      this.options.log.error("removing a session's containers failed; the orphan sweep will retry", { sessionId: id, reason, error: (e as Error).message });
+      return;
+    }
     this.options.log.info('session removed', { sessionId: id, reason });
+  }
+
+  /** Removes engine objects of this server that no live or starting session owns. */
+  removeOrphans(): Promise<{ containers: number; networks: number }> {
+    return this.options.runtime.removeAllExcept((id) => this.owns(id));
   }
 
   /** Removes sessions idle for longer than the configured time; returns their ids. */

@@ -1,6 +1,6 @@
 import { ExecTimeoutError, HostDownError, type ExecResult, type PathInfo, type RunningEnvironment, type RunningHost, type ShellCommand } from '../runtime.js';
 import { checkerContainer, containerName, sessionLabels, type SessionNaming } from './container-spec.js';
-import { ignoreGone, statusOf, type Engine } from './engine.js';
+import { ignoreGone, LABEL_ROLE, statusOf, type Engine } from './engine.js';
 
 /** On a checker: the start time of the host whose network namespace it joined. */
 const LABEL_HOST_STARTED = 'io.ipvs-lab.host-started';
@@ -152,8 +152,20 @@ export class DockerEnvironment implements RunningEnvironment {
   }
 
   stop(): Promise<void> {
-    this.stopped ??= this.engine.removeLabelled(sessionLabels(this.naming)).then(() => undefined);
+    this.stopped ??= this.removeAll();
     return this.stopped;
+  }
+
+  /**
+   * A checker being made when the session ends is let finish first (it sees `stopped` and removes
+   * itself), and checkers go before their hosts: never a force-remove of a host while a container
+   * is joining its network namespace, nor of a checker that is still starting.
+   */
+  private async removeAll(): Promise<void> {
+    await Promise.allSettled(this.checkerQueue.values());
+    const labels = sessionLabels(this.naming);
+    await this.engine.removeLabelled({ ...labels, [LABEL_ROLE]: 'checker' });
+    await this.engine.removeLabelled(labels);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

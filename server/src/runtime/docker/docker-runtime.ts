@@ -106,9 +106,9 @@ export class DockerRuntime implements LabRuntime {
     return { environment };
   }
 
-  async removeAllExcept(keep: ReadonlySet<string>): Promise<{ containers: number; networks: number }> {
+  async removeAllExcept(keep: (sessionId: string) => boolean): Promise<{ containers: number; networks: number }> {
     return this.options.engine.removeLabelled({ [LABEL_MANAGED]: 'true', [LABEL_SERVER]: this.options.serverName }, (labels) =>
-      keep.has(labels[LABEL_SESSION] ?? ''),
+      keep(labels[LABEL_SESSION] ?? ''),
     );
   }
 

@@ -31,6 +31,11 @@ export class EngineUnavailableError extends Error {
   override readonly name = 'EngineUnavailableError';
 }
 
+/** The engine did not answer a call in time; the message names the call. */
+export class EngineTimeoutError extends Error {
+  override readonly name = 'EngineTimeoutError';
+}
+
 export class ImageBuildError extends Error {
   override readonly name = 'ImageBuildError';
 }
@@ -41,6 +46,13 @@ export type Progress = (line: string) => void;
 const MAX_EXEC_OUTPUT = 1024 * 1024;
 /** How long a call to the engine itself may take before the engine counts as unreachable. */
 const CONNECT_TIMEOUT_MS = 15_000;
+/**
+ * The longest any single request/response call to the engine may take (inspect, create, start,
+ * remove, a network call). The VM engine removes a busy session in well under 20 s; a call that
+ * takes minutes is an engine that hangs, and it must fail with its name instead of hanging the
+ * request, the session or a server stop behind it.
+ */
+export const ENGINE_CALL_TIMEOUT_MS = 120_000;
 
 export function statusOf(e: unknown): number | undefined {
   return (e as { statusCode?: number }).statusCode;
@@ -66,6 +78,7 @@ export class Engine {
         OperatingSystem?: string;
         SwapLimit?: boolean;
       };
+      withCallDeadline(client.container.dockerode, ENGINE_CALL_TIMEOUT_MS);
       return new Engine(client, {
         dockerHost,
         serverVersion: raw.ServerVersion ?? 'unknown',
@@ -210,6 +223,44 @@ export class Engine {
     await Promise.all(networks.map((n) => this.docker.getNetwork(n.Id).remove().catch(ignoreGone)));
     return { containers: containers.length, networks: networks.length };
   }
+}
+
+interface DialOptions {
+  readonly method?: string;
+  readonly path?: string;
+  readonly isStream?: boolean;
+  readonly hijack?: boolean;
+  readonly openStdin?: boolean;
+  readonly abortSignal?: AbortSignal;
+}
+type Dial = (options: DialOptions, callback: (err: unknown, data: unknown) => void) => unknown;
+const DEADLINE_INSTALLED = Symbol('ipvs-lab.deadline');
+
+/**
+ * Gives every plain request/response call of this client a deadline, by handing the engine
+ * request an abort signal (dockerode's own `abortSignal`, which docker-modem turns into the HTTP
+ * request's signal). Streams are left alone: builds, logs and exec sessions are long by nature
+ * and bounded by their callers. Installed once per client, however often Engine.connect runs.
+ */
+export function withCallDeadline(docker: Dockerode, ms: number): void {
+  const modem = docker.modem as unknown as { dial: Dial; [DEADLINE_INSTALLED]?: true };
+  if (modem[DEADLINE_INSTALLED]) return;
+  const dial = modem.dial.bind(modem);
+  modem.dial = (options, callback) => {
+    if (options.isStream || options.hijack || options.openStdin || options.abortSignal) return dial(options, callback);
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), ms);
+    return dial({ ...options, abortSignal: controller.signal }, (err, data) => {
+      clearTimeout(timer);
+      if (err && controller.signal.aborted) {
+        const call = `${options.method ?? 'GET'} ${(options.path ?? '').replace(/\?$/, '')}`;
+        callback(new EngineTimeoutError(`the Docker engine did not answer ${call} within ${ms / 1000} s`, { cause: err }), data);
+        return;
+      }
+      callback(err, data);
+    });
+  };
+  modem[DEADLINE_INSTALLED] = true;
 }
 
 /** Collects a stream's bytes up to MAX_EXEC_OUTPUT, then notes the cut instead of growing. */
