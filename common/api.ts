@@ -41,6 +41,7 @@ export interface SessionState {
   readonly labTitle: string;
   readonly steps: readonly StepState[];
   readonly variables: Readonly<Record<string, string>>;
+  readonly limits: SessionLimits;
 }
 
 export interface CheckResult {
@@ -61,8 +62,140 @@ export interface ServerStatus {
   /** Completed and running preflight steps, for progress display. */
   readonly progress: readonly string[];
   readonly engine?: { readonly dockerHost: string; readonly serverVersion?: string; readonly kernel?: string; readonly ipvs?: boolean };
+  /** Whether anyone may start a session; false: only with a workshop's join code. */
+  readonly openSessions?: boolean;
 }
 
 export interface ApiError {
   readonly error: string;
+}
+
+// ---- workshops (docs/api.md, "Workshops") -------------------------------------------------------
+
+/** `POST /api/workshops` (instructor). */
+export interface WorkshopCreateRequest {
+  readonly lab: string;
+  readonly title?: string;
+  /** Most learners at once; 1 to the server's session cap. */
+  readonly seats: number;
+  /** Sessions kept started for learners who join; 0 to seats. */
+  readonly warm?: number;
+  /** Ends the workshop (and removes every learner's containers) this many minutes after creation; learners are warned before. */
+  readonly minutes?: number;
+}
+
+export interface WorkshopCreated {
+  readonly id: string;
+  /** What learners type on the landing page: six characters, no look-alikes. */
+  readonly code: string;
+  /** Absolute link learners open to join (uses IPVS_LAB_PUBLIC_URL when set). */
+  readonly joinUrl: string;
+  readonly lab: string;
+  readonly title: string;
+  readonly seats: number;
+  readonly warm: number;
+  /** When the workshop ends by itself (ms since the epoch), if it was given minutes. */
+  readonly endsAt?: number;
+}
+
+/** `GET /api/workshops/by-code/:code` (anyone): what a join page shows before asking for a name. */
+export interface WorkshopPublic {
+  readonly code: string;
+  readonly title: string;
+  readonly lab: string;
+  readonly labTitle: string;
+  readonly seats: number;
+  readonly taken: number;
+  readonly endsAt?: number;
+}
+
+/** `POST /api/workshops/join`. */
+export interface WorkshopJoinRequest {
+  readonly code: string;
+  readonly name: string;
+}
+
+/** The same shape as `POST /api/sessions`, plus the workshop. */
+export interface WorkshopJoined extends SessionCreated {
+  readonly workshop: string;
+}
+
+export interface LearnerStep {
+  readonly id: string;
+  readonly passed: boolean;
+  /** When it first passed (ms since the epoch). */
+  readonly passedAt?: number;
+  /** The message of the last check of this step, passed or not. */
+  readonly lastMessage?: string;
+  /** Checks of this step that failed since it last passed (or ever, if it never did). */
+  readonly failures: number;
+  readonly lastCheckedAt?: number;
+}
+
+export interface LearnerView {
+  readonly name: string;
+  readonly sessionId: string;
+  /** The first step not passed; undefined when every step has passed. */
+  readonly currentStep: string | undefined;
+  /** Seconds since the learner last did anything (typed, ran a check, loaded the page). */
+  readonly idleSeconds: number;
+  readonly joinedAt: number;
+  /** Why the learner looks stuck, in one sentence; undefined when they do not. */
+  readonly stuck?: string;
+  /** Whether the learner's session is live; an ended one says why. */
+  readonly state: 'live' | 'ended';
+  readonly endedReason?: string;
+  readonly steps: readonly LearnerStep[];
+}
+
+/** `GET /api/workshops/:id` (instructor): what it was created with, and everyone's progress. */
+export interface WorkshopView extends Omit<WorkshopCreated, 'warm'> {
+  readonly createdAt: number;
+  readonly warm: { readonly wanted: number; readonly ready: number };
+  readonly steps: readonly { readonly id: string; readonly title: string }[];
+  /** Per step: how many learners have passed it. */
+  readonly totals: Readonly<Record<string, number>>;
+  readonly learners: readonly LearnerView[];
+}
+
+/** `GET /api/workshops` (instructor): the live workshops. */
+export interface WorkshopSummary {
+  readonly id: string;
+  readonly code: string;
+  readonly title: string;
+  readonly lab: string;
+  readonly seats: number;
+  readonly learners: number;
+  readonly createdAt: number;
+  readonly endsAt?: number;
+}
+
+/** Data of one `GET /api/workshops/:id/events` event; the SSE event name is `type`. */
+export type WorkshopEvent =
+  | { readonly type: 'join'; readonly at: number; readonly name: string; readonly sessionId: string; readonly warm: boolean }
+  | {
+      readonly type: 'check';
+      readonly at: number;
+      readonly name: string;
+      readonly sessionId: string;
+      readonly step: string;
+      readonly passed: boolean;
+      readonly message: string;
+    }
+  | { readonly type: 'reset'; readonly at: number; readonly name: string; readonly sessionId: string; readonly keptProgress: boolean }
+  | { readonly type: 'removed'; readonly at: number; readonly name: string; readonly sessionId: string; readonly reason: string }
+  | { readonly type: 'pool'; readonly at: number; readonly wanted: number; readonly ready: number }
+  | { readonly type: 'ended'; readonly at: number };
+
+/** `POST /api/workshops/:id/learners/:sessionId/reset` body. */
+export interface LearnerResetRequest {
+  /** Keep the steps already passed (default true). */
+  readonly keepProgress?: boolean;
+}
+
+/** What a learner's page learns of its session beyond the lab: its workshop and when it would be removed. */
+export interface SessionLimits {
+  /** Minutes without activity after which the server removes the session. */
+  readonly idleMinutes: number;
+  readonly workshop?: { readonly id: string; readonly title: string; readonly name: string; readonly endsAt?: number };
 }

@@ -11,10 +11,11 @@
  * terminal, named by `ready.terminal`; a server restart makes a new terminal, and a page that
  * resumes with another terminal's offsets gets the new one's output from its start.
  *
- * Version 2 added the terminal ids.
+ * Version 2 added the terminal ids; version 3 the `notice` frames (idle and workshop warnings,
+ * an environment reset by the instructor) and read-only mirrors, which get `error` for input.
  */
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Frames larger than this are refused: no legitimate keystroke or paste comes close. */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
@@ -83,7 +84,20 @@ export interface ErrorMessage {
   readonly type: 'error';
   readonly message: string;
 }
-export type ServerMessage = ReadyMessage | OutputMessage | GapMessage | ExitMessage | ErrorMessage;
+export const NOTICE_KINDS = ['idle-warning', 'workshop-ending', 'reset', 'removed', 'workshop-ended'] as const;
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
+/**
+ * Something the learner must know that is not terminal output: their session will be removed for
+ * inactivity at `at`, the workshop ends at `at`, the instructor reset or removed their environment.
+ */
+export interface NoticeMessage {
+  readonly type: 'notice';
+  readonly kind: NoticeKind;
+  readonly message: string;
+  /** When what the notice announces happens (ms since the epoch), for a countdown. */
+  readonly at?: number;
+}
+export type ServerMessage = ReadyMessage | OutputMessage | GapMessage | ExitMessage | ErrorMessage | NoticeMessage;
 
 // ---- validation ----------------------------------------------------------------------------------
 
@@ -181,6 +195,12 @@ export function parseServerMessage(raw: string): ParseResult<ServerMessage> {
     case 'error':
       if (typeof value.message !== 'string') return fail('error needs message');
       return { ok: true, message: { type: 'error', message: value.message } };
+    case 'notice': {
+      const kind = NOTICE_KINDS.find((k) => k === value.kind);
+      if (!kind || typeof value.message !== 'string') return fail(`notice needs a kind (${NOTICE_KINDS.join(', ')}) and a message`);
+      if (value.at !== undefined && typeof value.at !== 'number') return fail('notice.at must be a number');
+      return { ok: true, message: { type: 'notice', kind, message: value.message, ...(typeof value.at === 'number' ? { at: value.at } : {}) } };
+    }
     default:
       return fail(`unknown message type ${JSON.stringify(value.type)}`);
   }

@@ -208,7 +208,49 @@ export const OPTIONS = {
     default: 5,
     parse: integer(1, 300),
   },
+  openSessions: {
+    env: 'IPVS_LAB_OPEN_SESSIONS',
+    description:
+      'Whether anyone who reaches the server may start a session (POST /api/sessions) without a workshop join code: true, false, or auto (open only when HOST is a loopback address).',
+    default: 'auto',
+    parse: (raw: string, env: string): 'auto' | 'true' | 'false' => {
+      if (raw === 'auto' || raw === 'true' || raw === 'false') return raw;
+      throw new ConfigError(`${env}=${JSON.stringify(raw)} must be true, false or auto`);
+    },
+  },
+  instructorToken: {
+    env: 'IPVS_LAB_INSTRUCTOR_TOKEN',
+    description:
+      "The instructor's secret, for the dashboard (/instructor) and the workshop API (at least 16 characters). Empty: one is generated at the first start, stored in the database and printed once in the log.",
+    default: '',
+    parse: (raw: string, env: string) => {
+      if (raw.length < 16 || /\s/.test(raw)) throw new ConfigError(`${env} must be at least 16 characters without spaces (it has ${raw.length})`);
+      return raw;
+    },
+  },
+  stuckMinutes: {
+    env: 'IPVS_LAB_STUCK_MINUTES',
+    description: 'The instructor dashboard flags a learner who has been on the same step this long.',
+    default: 10,
+    parse: integer(1, 24 * 60),
+  },
+  stuckFailures: {
+    env: 'IPVS_LAB_STUCK_FAILURES',
+    description: 'The instructor dashboard flags a learner whose checks of the same step failed this many times in a row.',
+    default: 3,
+    parse: integer(1, 100),
+  },
 } satisfies Record<string, OptionSpec<unknown>>;
+
+/** Whether a host name or address is this machine's loopback, where only its own users can connect. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Whether anonymous sessions may start: IPVS_LAB_OPEN_SESSIONS, or by default only on loopback. */
+export function sessionsOpen(config: Pick<Config, 'openSessions' | 'host'>): boolean {
+  return config.openSessions === 'auto' ? isLoopback(config.host) : config.openSessions === 'true';
+}
 
 type Options = typeof OPTIONS;
 export type Config = { readonly [K in keyof Options]: ReturnType<Options[K]['parse']> };

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type Database from 'better-sqlite3';
 import type { ServerStatus } from '../../common/api.js';
-import type { Config } from './config.js';
+import { sessionsOpen, type Config } from './config.js';
 import { HttpError } from './http-error.js';
 import { createApp } from './http/app.js';
 import { hostPolicy } from './http/host-guard.js';
@@ -16,6 +16,9 @@ import { CidrError } from './runtime/docker/subnet-pool.js';
 import { SessionManager } from './sessions/session-manager.js';
 import { openDatabase } from './store/database.js';
 import { SessionStore } from './store/session-store.js';
+import { WorkshopStore } from './store/workshop-store.js';
+import { InstructorSecret } from './workshops/instructor-secret.js';
+import { WorkshopManager } from './workshops/workshop-manager.js';
 
 export interface LabServerOptions {
   readonly config: Config;
@@ -42,6 +45,10 @@ const ENDED_RETENTION_MS = 30 * 24 * 3600_000;
 export class LabServer {
   private status: ServerStatus = { state: 'starting', message: 'starting', progress: [] };
   private sessions: SessionManager | undefined;
+  private workshops: WorkshopManager | undefined;
+  private readonly workshopStore: WorkshopStore;
+  /** The instructor's secret when this start generated it: shown once, when the server listens. */
+  private readonly generatedSecret: string | undefined;
   private readonly http: Server;
   private readonly gateway: TerminalGateway;
   private readonly db: Database.Database;
@@ -58,7 +65,22 @@ export class LabServer {
     this.store = new SessionStore(this.db);
     const tickets = new TerminalTickets();
     const hosts = hostPolicy(config.allowedHosts, config.publicUrl);
-    const app = createApp({ labs: options.labs, status: () => this.status, sessions: () => this.sessions, tickets, hosts, webDist: options.webDist, log });
+    this.workshopStore = new WorkshopStore(this.db);
+    const { secret: instructor, generated } = InstructorSecret.resolve(config.instructorToken, this.workshopStore);
+    this.generatedSecret = generated;
+    const app = createApp({
+      labs: options.labs,
+      status: () => this.status,
+      sessions: () => this.sessions,
+      workshops: () => this.workshops,
+      instructor,
+      openSessions: sessionsOpen(config),
+      publicUrl: config.publicUrl,
+      tickets,
+      hosts,
+      webDist: options.webDist,
+      log,
+    });
     this.http = createServer(app);
     this.gateway = new TerminalGateway({
       lookup: (id) => {
@@ -71,6 +93,13 @@ export class LabServer {
       pingIntervalMs: config.pingSeconds * 1000,
       replayCapacity: config.replayKib * 1024,
       log,
+      mirrors: {
+        lookup: (workshopId, sessionId) => {
+          if (!this.workshops) throw new HttpError(503, this.status.message);
+          return this.workshops.learnerSession(workshopId, sessionId);
+        },
+        isInstructor: (candidate) => instructor.matches(candidate),
+      },
     });
     this.http.on('upgrade', (req, socket, head) => {
       try {
@@ -133,7 +162,20 @@ export class LabServer {
       const reaped = await sessions.removeOrphans();
       if (reaped.containers + reaped.networks > 0)
         report(`removed ${reaped.containers} containers and ${reaped.networks} networks of server "${config.serverName}" that no session owns`);
+      this.workshopStore.pruneEnded(Date.now() - ENDED_RETENTION_MS);
       this.store.pruneEnded(Date.now() - ENDED_RETENTION_MS);
+      const workshops = new WorkshopManager({
+        store: this.workshopStore,
+        sessionStore: this.store,
+        sessions,
+        labs: new Map(this.options.labs.map((l) => [l.id, l])),
+        stuckAfterMs: config.stuckMinutes * 60_000,
+        stuckFailures: config.stuckFailures,
+        log,
+        ...(this.options.now ? { now: this.options.now } : {}),
+      });
+      workshops.start();
+      this.workshops = workshops;
       this.sessions = sessions;
       this.status = { state: 'ready', message: 'ready', progress: [...progress], engine: { ...engine, ipvs: result.ipvs } };
       log.info('ready: sessions can start');
@@ -178,10 +220,25 @@ export class LabServer {
     return this.status.message;
   }
 
+  get workshopManager(): WorkshopManager | undefined {
+    return this.workshops;
+  }
+
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.http.once('error', reject);
-      this.http.listen(this.options.config.port, this.options.config.host, () => resolve(this.http.address() as AddressInfo));
+      this.http.listen(this.options.config.port, this.options.config.host, () => {
+        const address = this.http.address() as AddressInfo;
+        if (this.generatedSecret) {
+          const { config } = this.options;
+          const origin = config.publicUrl || `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
+          // Only the hash is stored: this is the one time the secret can be shown.
+          this.options.log.info(
+            `instructor dashboard: ${origin}/instructor#secret=${this.generatedSecret} (the instructor's secret is shown this once; set IPVS_LAB_INSTRUCTOR_TOKEN to choose your own)`,
+          );
+        }
+        resolve(address);
+      });
     });
   }
 
@@ -192,6 +249,7 @@ export class LabServer {
    */
   async stop(sessions: 'keep' | 'remove'): Promise<void> {
     clearInterval(this.sweepTimer);
+    this.workshops?.stop();
     this.gateway.close();
     this.http.closeAllConnections();
     await new Promise<void>((resolve) => this.http.close(() => resolve()));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { ConfigError, describeOptions, loadConfig, OPTIONS, PROJECT_ROOT } from '../../server/src/config.js';
+import { ConfigError, describeOptions, loadConfig, OPTIONS, PROJECT_ROOT, sessionsOpen } from '../../server/src/config.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -53,6 +53,10 @@ describe('loadConfig', () => {
         dropCapabilities: ['NET_RAW', 'MKNOD', 'AUDIT_WRITE', 'SETFCAP', 'SYS_CHROOT'],
         maxPagesPerSession: 4,
         pingSeconds: 5,
+        openSessions: 'auto',
+        instructorToken: '',
+        stuckMinutes: 10,
+        stuckFailures: 3,
       },
     );
   });
@@ -108,6 +112,10 @@ describe('loadConfig', () => {
       IPVS_LAB_DROP_CAPABILITIES: 'cap_net_raw,MKNOD',
       IPVS_LAB_MAX_PAGES: '2',
       IPVS_LAB_PING_SECONDS: '1',
+      IPVS_LAB_OPEN_SESSIONS: 'true',
+      IPVS_LAB_INSTRUCTOR_TOKEN: 'a-secret-of-16-chars',
+      IPVS_LAB_STUCK_MINUTES: '15',
+      IPVS_LAB_STUCK_FAILURES: '5',
     });
     assert.deepEqual(
       { ...config },
@@ -136,8 +144,24 @@ describe('loadConfig', () => {
         dropCapabilities: ['NET_RAW', 'MKNOD'],
         maxPagesPerSession: 2,
         pingSeconds: 1,
+        openSessions: 'true',
+        instructorToken: 'a-secret-of-16-chars',
+        stuckMinutes: 15,
+        stuckFailures: 5,
       },
     );
+  });
+
+  it('opens anonymous sessions by default only on loopback, and as told otherwise', () => {
+    assert.equal(sessionsOpen(loadConfig({})), true);
+    assert.equal(sessionsOpen(loadConfig({ HOST: 'localhost' })), true);
+    assert.equal(sessionsOpen(loadConfig({ HOST: '::1' })), true);
+    assert.equal(sessionsOpen(loadConfig({ HOST: '0.0.0.0' })), false);
+    assert.equal(sessionsOpen(loadConfig({ HOST: '192.168.1.5' })), false);
+    assert.equal(sessionsOpen(loadConfig({ HOST: '0.0.0.0', IPVS_LAB_OPEN_SESSIONS: 'true' })), true);
+    assert.equal(sessionsOpen(loadConfig({ HOST: '127.0.0.1', IPVS_LAB_OPEN_SESSIONS: 'false' })), false);
+    assertConfigError({ IPVS_LAB_OPEN_SESSIONS: 'yes' }, 'IPVS_LAB_OPEN_SESSIONS="yes" must be true, false or auto');
+    assertConfigError({ IPVS_LAB_INSTRUCTOR_TOKEN: 'short' }, 'IPVS_LAB_INSTRUCTOR_TOKEN must be at least 16 characters without spaces (it has 5)');
   });
 
   it('rejects hosts, URLs, ranges and numbers it cannot use, naming the variable', () => {

@@ -31,22 +31,22 @@ function messageOf<T>(result: ParseResult<T>): T {
 
 describe('parseClientMessage: valid messages', () => {
   it('accepts a bare hello and returns exactly the protocol version', () => {
-    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":2}')), { type: 'hello', version: PROTOCOL_VERSION });
+    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":3}')), { type: 'hello', version: PROTOCOL_VERSION });
   });
 
   it('accepts hello with resumeFrom, cols and rows, and keeps their values', () => {
-    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":2,"resumeFrom":0,"cols":80,"rows":24}')), {
+    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":3,"resumeFrom":0,"cols":80,"rows":24}')), {
       type: 'hello',
-      version: 2,
+      version: 3,
       resumeFrom: 0,
       cols: 80,
       rows: 24,
     });
-    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":2,"resumeFrom":123456}')), { type: 'hello', version: 2, resumeFrom: 123456 });
+    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":3,"resumeFrom":123456}')), { type: 'hello', version: 3, resumeFrom: 123456 });
   });
 
   it('drops fields the protocol does not know instead of passing them on', () => {
-    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":2,"evil":"x"}')), { type: 'hello', version: 2 });
+    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":3,"evil":"x"}')), { type: 'hello', version: 3 });
     assert.deepEqual(messageOf(parseClientMessage('{"type":"input","data":"ls\\r","extra":[1]}')), { type: 'input', data: 'ls\r' });
   });
 
@@ -98,21 +98,21 @@ describe('parseClientMessage: rejections name the problem', () => {
   }
 
   it('rejects unknown or missing types, naming them', () => {
-    assert.equal(errorOf(parseClientMessage('{"type":"ready","version":2,"offset":0}')), 'unknown message type "ready"');
-    assert.equal(errorOf(parseClientMessage('{"type":"HELLO","version":2}')), 'unknown message type "HELLO"');
+    assert.equal(errorOf(parseClientMessage('{"type":"ready","version":3,"offset":0}')), 'unknown message type "ready"');
+    assert.equal(errorOf(parseClientMessage('{"type":"HELLO","version":3}')), 'unknown message type "HELLO"');
     assert.equal(errorOf(parseClientMessage('{"type":7}')), 'unknown message type 7');
     assert.equal(errorOf(parseClientMessage('{}')), 'unknown message type undefined');
   });
 
   it('accepts the terminal a resume belongs to, and refuses anything but a terminal id', () => {
-    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":2,"resumeFrom":5,"terminal":"0a1b2c"}')), {
+    assert.deepEqual(messageOf(parseClientMessage('{"type":"hello","version":3,"resumeFrom":5,"terminal":"0a1b2c"}')), {
       type: 'hello',
-      version: 2,
+      version: 3,
       resumeFrom: 5,
       terminal: '0a1b2c',
     });
     for (const terminal of ['""', '"XYZ"', '1', 'null', `"${'a'.repeat(65)}"`, '"a b"'])
-      assert.match(errorOf(parseClientMessage(`{"type":"hello","version":2,"terminal":${terminal}}`)), /^hello\.terminal must be a terminal id/, terminal);
+      assert.match(errorOf(parseClientMessage(`{"type":"hello","version":3,"terminal":${terminal}}`)), /^hello\.terminal must be a terminal id/, terminal);
   });
 
   it('does not take the type from __proto__', () => {
@@ -120,7 +120,7 @@ describe('parseClientMessage: rejections name the problem', () => {
   });
 
   it('rejects other protocol versions, naming the one sent and the one spoken', () => {
-    for (const version of ['0', '1', '3', '"2"', 'null', '2.5']) {
+    for (const version of ['0', '1', '2', '4', '"3"', 'null', '3.5']) {
       const error = errorOf(parseClientMessage(`{"type":"hello","version":${version}}`));
       assert.ok(error.includes(`protocol version ${version} is not supported`), error);
       assert.ok(error.includes(`speaks ${PROTOCOL_VERSION}`), error);
@@ -130,20 +130,20 @@ describe('parseClientMessage: rejections name the problem', () => {
 
   for (const resumeFrom of ['-1', '1.5', '"10"', 'null', 'true', '9007199254740992', '1e400', '[0]']) {
     it(`rejects hello.resumeFrom ${resumeFrom}`, () => {
-      const error = errorOf(parseClientMessage(`{"type":"hello","version":2,"resumeFrom":${resumeFrom}}`));
+      const error = errorOf(parseClientMessage(`{"type":"hello","version":3,"resumeFrom":${resumeFrom}}`));
       assert.match(error, /^hello\.resumeFrom must be a non-negative integer, got /);
     });
   }
 
   it('names the bad resumeFrom value', () => {
-    assert.equal(errorOf(parseClientMessage('{"type":"hello","version":2,"resumeFrom":-7}')), 'hello.resumeFrom must be a non-negative integer, got -7');
-    assert.equal(errorOf(parseClientMessage('{"type":"hello","version":2,"resumeFrom":2.5}')), 'hello.resumeFrom must be a non-negative integer, got 2.5');
+    assert.equal(errorOf(parseClientMessage('{"type":"hello","version":3,"resumeFrom":-7}')), 'hello.resumeFrom must be a non-negative integer, got -7');
+    assert.equal(errorOf(parseClientMessage('{"type":"hello","version":3,"resumeFrom":2.5}')), 'hello.resumeFrom must be a non-negative integer, got 2.5');
   });
 
   it('rejects hello sizes that are not finite numbers', () => {
     for (const size of ['"80"', 'null', '1e999', '-1e999', '{}']) {
-      assert.equal(errorOf(parseClientMessage(`{"type":"hello","version":2,"cols":${size},"rows":24}`)), 'hello.cols and hello.rows must be numbers', size);
-      assert.equal(errorOf(parseClientMessage(`{"type":"hello","version":2,"cols":80,"rows":${size}}`)), 'hello.cols and hello.rows must be numbers', size);
+      assert.equal(errorOf(parseClientMessage(`{"type":"hello","version":3,"cols":${size},"rows":24}`)), 'hello.cols and hello.rows must be numbers', size);
+      assert.equal(errorOf(parseClientMessage(`{"type":"hello","version":3,"cols":80,"rows":${size}}`)), 'hello.cols and hello.rows must be numbers', size);
     }
   });
 
@@ -280,6 +280,8 @@ describe('parseServerMessage', () => {
     { type: 'exit', exitCode: 130, message: 'the shell exited' },
     { type: 'exit', exitCode: 0, message: '' },
     { type: 'error', message: 'protocol version 2 is not supported; this server speaks 1' },
+    { type: 'notice', kind: 'idle-warning', message: 'removed at 12:00', at: 1_700_000_000_000 },
+    { type: 'notice', kind: 'reset', message: 'fresh containers' },
   ];
 
   for (const m of messages) {
@@ -289,12 +291,14 @@ describe('parseServerMessage', () => {
   }
 
   it('rejects frames missing the fields of their type', () => {
-    assert.equal(errorOf(parseServerMessage('{"type":"ready","version":2}')), 'ready needs version, terminal and offset');
-    assert.equal(errorOf(parseServerMessage('{"type":"ready","version":2,"offset":0}')), 'ready needs version, terminal and offset');
+    assert.equal(errorOf(parseServerMessage('{"type":"ready","version":3}')), 'ready needs version, terminal and offset');
+    assert.equal(errorOf(parseServerMessage('{"type":"ready","version":3,"offset":0}')), 'ready needs version, terminal and offset');
     assert.equal(errorOf(parseServerMessage('{"type":"output","offset":"0","data":"x"}')), 'output needs offset and data');
     assert.equal(errorOf(parseServerMessage('{"type":"gap","from":0}')), 'gap needs from and to');
     assert.equal(errorOf(parseServerMessage('{"type":"exit","exitCode":0}')), 'exit needs exitCode and message');
     assert.equal(errorOf(parseServerMessage('{"type":"error"}')), 'error needs message');
+    assert.match(errorOf(parseServerMessage('{"type":"notice","kind":"party","message":"x"}')), /^notice needs a kind \(idle-warning, /);
+    assert.equal(errorOf(parseServerMessage('{"type":"notice","kind":"reset","message":"x","at":"soon"}')), 'notice.at must be a number');
   });
 
   it('rejects non-JSON, non-objects and client message types', () => {

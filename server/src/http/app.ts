@@ -9,6 +9,9 @@ import type { Logger } from '../logger.js';
 import type { SessionManager } from '../sessions/session-manager.js';
 import { hostAllowed, hostRefusal, originAllowed, type HostPolicy } from './host-guard.js';
 import { TICKET_LIFETIME_MS, type TerminalTickets } from './terminal-tickets.js';
+import { workshopRoutes } from './workshop-routes.js';
+import type { InstructorSecret } from '../workshops/instructor-secret.js';
+import type { WorkshopManager } from '../workshops/workshop-manager.js';
 
 export interface AppOptions {
   readonly labs: readonly Lab[];
@@ -20,6 +23,13 @@ export interface AppOptions {
   /** Built page assets (esbuild output) and the HTML templates. */
   readonly webDist: string;
   readonly log: Logger;
+  /** Undefined until preflight has passed. */
+  readonly workshops: () => WorkshopManager | undefined;
+  readonly instructor: InstructorSecret;
+  /** Whether anyone may start a session without a join code (IPVS_LAB_OPEN_SESSIONS). */
+  readonly openSessions: boolean;
+  /** IPVS_LAB_PUBLIC_URL, or empty. */
+  readonly publicUrl: string;
 }
 
 /**
@@ -75,7 +85,8 @@ export function createApp(options: AppOptions): express.Express {
   const authenticated = (req: Request) => readySessions().authenticate(param(req, 'id'), bearer(req));
 
   app.get('/api/status', (_req, res) => {
-    res.json(options.status());
+    const status: ServerStatus = { ...options.status(), openSessions: options.openSessions };
+    res.json(status);
   });
 
   app.get('/api/labs', (_req, res) => {
@@ -83,6 +94,11 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   app.post('/api/sessions', async (req, res) => {
+    if (!options.openSessions)
+      throw new HttpError(
+        403,
+        'this server starts sessions only for workshop learners: join with the code your instructor gave you (its operator can open it to everyone with IPVS_LAB_OPEN_SESSIONS=true)',
+      );
     const lab: unknown = (req.body as Record<string, unknown> | undefined)?.lab;
     if (typeof lab !== 'string' || lab === '') throw new HttpError(400, 'send {"lab": "<lab id>"}; GET /api/labs lists them');
     if (!summaries.some((s) => s.id === lab)) throw new HttpError(404, `no lab ${JSON.stringify(lab)}; labs: ${summaries.map((s) => s.id).join(', ')}`);
@@ -127,6 +143,15 @@ export function createApp(options: AppOptions): express.Express {
     res.status(204).end();
   });
 
+  workshopRoutes(app, {
+    workshops: options.workshops,
+    instructor: options.instructor,
+    tickets: options.tickets,
+    publicUrl: options.publicUrl,
+    notReady: () => options.status().message,
+    log: options.log,
+  });
+
   app.use('/api', (req) => {
     throw new HttpError(404, `no API route ${req.method} ${req.path}`);
   });
@@ -140,6 +165,14 @@ export function createApp(options: AppOptions): express.Express {
 
   app.get('/', (_req, res) => {
     res.type('html').send(page('index.html'));
+  });
+
+  app.get('/instructor', (_req, res) => {
+    res.type('html').send(page('instructor.html'));
+  });
+
+  app.get('/join/:code', (_req, res) => {
+    res.type('html').send(page('join.html'));
   });
 
   app.get('/s/:id', (req, res) => {

@@ -13,11 +13,18 @@ import { SOCKET_HARD_LIMIT, SocketBackpressure } from './socket-backpressure.js'
 import type { TerminalTickets } from './terminal-tickets.js';
 
 const TERMINAL_PATH = /^\/api\/sessions\/([0-9a-z]{1,64})\/terminal$/;
+const MIRROR_PATH = /^\/api\/workshops\/([0-9a-z]{1,64})\/learners\/([0-9a-z]{1,64})\/terminal$/;
+/** Read-only mirrors of one session open at once (an instructor's tabs). */
+const MAX_MIRRORS_PER_SESSION = 4;
 const HELLO_TIMEOUT_MS = 10_000;
 /** Frames above the protocol limit still reach us (and get an error reply) up to this size; beyond it ws closes the socket. */
 const HARD_FRAME_LIMIT = 4 * MAX_CLIENT_FRAME_BYTES;
-/** Close codes: 1008 the session ended (do not retry), 1013 try again later (the page retries). */
+/**
+ * Close codes: 1008 the session ended (do not retry), 1013 try again later and 1012 the session's
+ * terminal is being replaced (a reset): the page retries both.
+ */
 const CLOSE_ENDED = 1008;
+const CLOSE_RESTART = 1012;
 const CLOSE_TRY_LATER = 1013;
 
 export interface TerminalGatewayOptions {
@@ -30,6 +37,18 @@ export interface TerminalGatewayOptions {
   /** Terminal history per session (code units): a reconnecting page's replay may be this large. */
   readonly replayCapacity: number;
   readonly log: Logger;
+  /** The instructor's read-only mirrors of learners' terminals. */
+  readonly mirrors?: {
+    /** The learner's session in that workshop; throws an HttpError (404, 410) when there is none. */
+    readonly lookup: (workshopId: string, sessionId: string) => Session;
+    /** Whether `secret` is the instructor's. */
+    readonly isInstructor: (secret: string | undefined) => boolean;
+  };
+}
+
+/** Mirror tickets are issued for this key, so a learner's ticket never opens a mirror, nor the reverse. */
+export function mirrorTicketKey(sessionId: string): string {
+  return `mirror:${sessionId}`;
 }
 
 interface Liveness {
@@ -47,6 +66,7 @@ interface Liveness {
 export class TerminalGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT });
   private readonly pages = new Map<string, Set<WebSocket>>();
+  private readonly mirrors = new Map<string, Set<WebSocket>>();
   private readonly liveness = new WeakMap<WebSocket, Liveness>();
   private readonly pingTimer: NodeJS.Timeout;
 
@@ -86,11 +106,17 @@ export class TerminalGateway {
       return true;
     }
     const match = TERMINAL_PATH.exec(path);
-    if (!match) return false;
-    const id = match[1]!;
+    const mirror = MIRROR_PATH.exec(path);
+    if (!match && !mirror) return false;
+    const id = match ? match[1]! : mirror![2]!;
     try {
+      if (mirror) {
+        const session = this.authorizeMirror(req, mirror[1]!, id, ticket);
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, session, 'mirror'));
+        return true;
+      }
       const session = this.authorize(req, id, ticket);
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, session));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, session, 'learner'));
     } catch (e) {
       if (e instanceof HttpError) refuse(socket, e.status, e.message);
       else {
@@ -127,6 +153,27 @@ export class TerminalGateway {
     return session;
   }
 
+  /** Host and Origin as for every request, then the instructor's secret or a mirror ticket. */
+  private authorizeMirror(req: IncomingMessage, workshopId: string, sessionId: string, ticket: string | null): Session {
+    const { hosts, mirrors } = this.options;
+    if (!mirrors) throw new HttpError(404, 'this server has no workshops');
+    if (!hostAllowed(req.headers.host, hosts)) throw new HttpError(403, hostRefusal('Host', req.headers.host));
+    const origin = req.headers.origin;
+    if (origin !== undefined && !originAllowed(origin, hosts)) throw new HttpError(403, hostRefusal('Origin', origin));
+    if (ticket !== null) {
+      if (origin === undefined)
+        throw new HttpError(403, 'a mirror ticket is for pages, which send an Origin header; scripts use Authorization: Bearer <instructor secret>');
+      const session = mirrors.lookup(workshopId, sessionId);
+      if (this.options.tickets.redeem(ticket) !== mirrorTicketKey(sessionId))
+        throw new HttpError(403, `the ticket is not valid for a mirror of session ${sessionId}: it expired, was used already, or is for something else`);
+      return session;
+    }
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!mirrors.isInstructor(bearer))
+      throw new HttpError(403, "a learner's terminal mirror needs the instructor's secret (Authorization: Bearer) or a mirror ticket");
+    return mirrors.lookup(workshopId, sessionId);
+  }
+
   close(): void {
     clearInterval(this.pingTimer);
     for (const ws of this.wss.clients) ws.close(1001, 'server shutting down');
@@ -138,22 +185,36 @@ export class TerminalGateway {
     return this.pages.get(sessionId)?.size ?? 0;
   }
 
-  private attach(ws: WebSocket, session: Session): void {
-    const pages = this.pages.get(session.id) ?? new Set<WebSocket>();
-    if (pages.size >= this.options.maxPagesPerSession) {
-      ws.close(CLOSE_TRY_LATER, `this session already has ${this.options.maxPagesPerSession} terminal pages open; close one and reload`);
+  /**
+   * Serves one page. A `mirror` (the instructor watching) sees the same output but never writes,
+   * resizes, holds the shell for flow control or counts as the learner's activity.
+   */
+  private attach(ws: WebSocket, session: Session, role: 'learner' | 'mirror'): void {
+    if (session.ended) {
+      // A reset is replacing this session's containers: the page retries in a moment.
+      ws.close(CLOSE_TRY_LATER, 'this session is being reset; try again in a moment');
+      return;
+    }
+    const registry = role === 'mirror' ? this.mirrors : this.pages;
+    const limit = role === 'mirror' ? MAX_MIRRORS_PER_SESSION : this.options.maxPagesPerSession;
+    const pages = registry.get(session.id) ?? new Set<WebSocket>();
+    if (pages.size >= limit) {
+      ws.close(CLOSE_TRY_LATER, `this session already has ${limit} ${role === 'mirror' ? 'mirrors' : 'terminal pages'} open; close one and reload`);
       return;
     }
     pages.add(ws);
-    this.pages.set(session.id, pages);
+    registry.set(session.id, pages);
     const liveness: Liveness = { alive: true };
     this.liveness.set(ws, liveness);
     ws.on('pong', () => (liveness.alive = true));
 
     const terminal = session.terminal;
     const holder = {};
+    // A mirror that cannot keep up is closed at the hard bound; it never holds the learner's shell.
     const backpressure = new SocketBackpressure(
-      () => terminal.hold(holder),
+      () => {
+        if (role === 'learner') terminal.hold(holder);
+      },
       () => terminal.release(holder),
       undefined,
       undefined,
@@ -178,8 +239,10 @@ export class TerminalGateway {
 
     const hello = (message: Extract<ClientMessage, { type: 'hello' }>) => {
       clearTimeout(helloTimer);
-      terminal.ensureRunning();
-      if (message.cols !== undefined && message.rows !== undefined) terminal.resize(message.cols, message.rows);
+      if (role === 'learner') {
+        terminal.ensureRunning();
+        if (message.cols !== undefined && message.rows !== undefined) terminal.resize(message.cols, message.rows);
+      }
       // Offsets of another terminal (before a server restart) mean nothing here: send it all.
       const resumeFrom = message.terminal === undefined || message.terminal === terminal.id ? (message.resumeFrom ?? 0) : 0;
       const replay = terminal.replay(resumeFrom);
@@ -187,7 +250,9 @@ export class TerminalGateway {
       if (replay.gap) send({ type: 'gap', from: replay.gap.from, to: replay.gap.to });
       const flowControl = new FlowControl(
         replay.offset,
-        () => terminal.hold(flowControl),
+        () => {
+          if (role === 'learner') terminal.hold(flowControl);
+        },
         () => terminal.release(flowControl),
       );
       flow = flowControl;
@@ -202,9 +267,11 @@ export class TerminalGateway {
           flowControl.sentUpTo(offset + data.length);
         }),
         terminal.onExit((exitCode) => send({ type: 'exit', exitCode, message: 'the shell exited; the next input starts a new one' })),
-        // The page learns at once that its session is gone, rather than sitting on a silent socket.
-        terminal.onDispose(() => ws.close(CLOSE_ENDED, 'the session has ended')),
+        // The page learns at once that its session is gone (or is being reset: then it reconnects),
+        // rather than sitting on a silent socket.
+        terminal.onDispose((reconnect) => (reconnect ? ws.close(CLOSE_RESTART, reconnect) : ws.close(CLOSE_ENDED, 'the session has ended'))),
       );
+      if (role === 'learner') subscriptions.push(session.onNotice((notice) => send(notice)));
     };
 
     const onMessage = (raw: RawData, isBinary: boolean) => {
@@ -218,6 +285,8 @@ export class TerminalGateway {
       }
       if (!flow) return send({ type: 'error', message: `${message.type} before hello; the first message must be hello` });
       if (message.type === 'ack') return flow.ack(message.offset);
+      if (role === 'mirror')
+        return send({ type: 'error', message: `this is a read-only mirror of session ${session.id}: ${message.type} is not sent to the shell` });
       session.touch();
       if (message.type === 'input') terminal.write(message.data);
       else terminal.resize(message.cols, message.rows);
@@ -238,7 +307,7 @@ export class TerminalGateway {
       flow?.release();
       backpressure.dispose();
       pages.delete(ws);
-      if (pages.size === 0 && this.pages.get(session.id) === pages) this.pages.delete(session.id);
+      if (pages.size === 0 && registry.get(session.id) === pages) registry.delete(session.id);
     });
     ws.on('error', (e) => this.options.log.warn('terminal socket error', { sessionId: session.id, error: e.message }));
   }

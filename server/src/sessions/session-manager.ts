@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { CheckResult, SessionLimits } from '../../../common/api.js';
 import { HttpError } from '../http-error.js';
 import type { Lab } from '../labs/lab.js';
 import { checkedHosts, shellHost } from '../labs/lab.js';
@@ -7,11 +8,16 @@ import type { Logger } from '../logger.js';
 import { RuntimeCapacityError, type LabRuntime, type ResourceLimits, type RunningEnvironment, type RunningHost } from '../runtime/runtime.js';
 import { SessionStore, type EndReason, type SessionRecord } from '../store/session-store.js';
 import { TerminalSession } from '../terminal/terminal-session.js';
-import { Session } from './session.js';
+import { Session, type SessionHooks } from './session.js';
 
 const SHELL_READY_TIMEOUT_MS = 60_000;
 /** Sessions adopted at once after a restart: enough to be quick, few enough not to flood the engine. */
 const ADOPT_CONCURRENCY = 8;
+/** How long before the idle limit the learner's page is warned. */
+const IDLE_WARNING_MS = 5 * 60_000;
+
+type CheckListener = (session: Session, stepId: string, result: CheckResult, at: number) => void;
+type EndListener = (sessionId: string, reason: EndReason) => void;
 
 export interface SessionManagerOptions {
   readonly runtime: LabRuntime;
@@ -38,10 +44,60 @@ export class SessionManager {
   private readonly sessions = new Map<string, Session>();
   /** Sessions whose containers are being started: theirs, though not yet in `sessions`. */
   private readonly starting = new Set<string>();
+  /** Sessions whose containers are being replaced by fresh ones. */
+  private readonly resetting = new Set<string>();
   private readonly now: () => number;
+  private readonly checkListeners = new Set<CheckListener>();
+  private readonly endListeners = new Set<EndListener>();
+  private readonly hooks: SessionHooks;
+  /** Sessions the idle sweep leaves alone (warm sessions nobody has joined yet). */
+  private idleExempt: (id: string) => boolean = () => false;
+  /** The workshop a session belongs to, for its page. */
+  private workshopOf: (id: string) => SessionLimits['workshop'] = () => undefined;
 
   constructor(private readonly options: SessionManagerOptions) {
     this.now = options.now ?? Date.now;
+    this.hooks = {
+      onCheck: (session, stepId, result, at) => {
+        for (const l of this.checkListeners) l(session, stepId, result, at);
+      },
+      limits: (session) => {
+        const workshop = this.workshopOf(session.id);
+        return { idleMinutes: Math.round(this.options.idleMs / 60_000), ...(workshop ? { workshop } : {}) };
+      },
+    };
+  }
+
+  /** Every check of every session, once stored. */
+  onCheck(listener: CheckListener): { dispose(): void } {
+    this.checkListeners.add(listener);
+    return { dispose: () => this.checkListeners.delete(listener) };
+  }
+
+  /** Every session that ends, whatever the reason. */
+  onEnded(listener: EndListener): { dispose(): void } {
+    this.endListeners.add(listener);
+    return { dispose: () => this.endListeners.delete(listener) };
+  }
+
+  /** Lets the workshops keep their warm sessions from the idle sweep and name themselves to their learners. */
+  attachWorkshops(hooks: { idleExempt: (id: string) => boolean; workshopOf: (id: string) => SessionLimits['workshop'] }): void {
+    this.idleExempt = hooks.idleExempt;
+    this.workshopOf = hooks.workshopOf;
+  }
+
+  /** Sessions live or starting now, for the server's session cap. */
+  get load(): number {
+    return this.sessions.size + this.starting.size;
+  }
+
+  get maxSessions(): number {
+    return this.options.maxSessions;
+  }
+
+  /** The live session with this id, or undefined (no error: for callers that look before they act). */
+  find(id: string): Session | undefined {
+    return this.sessions.get(id);
   }
 
   get size(): number {
@@ -111,6 +167,7 @@ export class SessionManager {
       this.options.store.passedSteps(record.id),
       this.options.store,
       this.options.checkTimeoutMs,
+      this.hooks,
       this.now,
     );
   }
@@ -127,29 +184,12 @@ export class SessionManager {
       throw new HttpError(503, `this server already runs ${this.options.maxSessions} sessions (IPVS_LAB_MAX_SESSIONS); try again when one ends`);
     const id = randomBytes(5).toString('hex');
     this.starting.add(id);
-    const token = randomBytes(24).toString('base64url');
+    const token = SessionStore.newToken();
     const started = this.now();
     let environment: RunningEnvironment | undefined;
     let session: Session | undefined;
-    const checked = checkedHosts(lab);
     try {
-      environment = await this.options.runtime.start(
-        {
-          sessionId: id,
-          outside: lab.outside,
-          hosts: lab.hosts.map((h) => ({
-            name: h.name,
-            image: 'ref' in h.image ? h.image.ref : this.imageTag(h.image.build),
-            capabilities: h.capabilities,
-            limits: { ...this.options.limits, ...h.limits },
-            files: h.files,
-            sysctls: h.sysctls,
-            checked: checked.has(h.name),
-            ...(h.command ? { command: h.command } : {}),
-          })),
-        },
-        signal ? { signal } : {},
-      );
+      environment = await this.options.runtime.start({ sessionId: id, outside: lab.outside, hosts: this.hostSpecs(lab) }, signal ? { signal } : {});
       const record: SessionRecord = {
         id,
         tokenHash: SessionStore.hashToken(token),
@@ -206,11 +246,20 @@ export class SessionManager {
   }
 
   /** Ends a session and removes its containers. */
-  async delete(id: string, reason: EndReason = 'deleted'): Promise<void> {
+  async delete(id: string, reason: EndReason = 'deleted', detail?: string): Promise<void> {
     const session = this.sessions.get(id);
     if (!session) return;
     this.sessions.delete(id);
-    this.options.store.end(id, reason, this.now());
+    const at = this.now();
+    this.options.store.end(id, reason, at, detail);
+    // The learner's pages hear why before their sockets close (the close reason is too short for it).
+    if (reason !== 'deleted')
+      session.notify({
+        type: 'notice',
+        kind: reason === 'workshop-ended' ? 'workshop-ended' : 'removed',
+        message: endedMessage(id, reason, at, detail, this.options.idleMs),
+      });
+    for (const l of this.endListeners) l(id, reason);
     try {
       await session.dispose();
     } catch (e) {
@@ -227,10 +276,57 @@ export class SessionManager {
     return this.options.runtime.removeAllExcept((id) => this.owns(id));
   }
 
-  /** Removes sessions idle for longer than the configured time; returns their ids. */
+  /**
+   * Replaces a session's containers with fresh ones from its lab: same id, token and (unless
+   * `keepProgress` is false) progress. Its pages are told, then reconnect to the new shell.
+   */
+  async reset(id: string, options: { keepProgress: boolean; message: string }): Promise<Session> {
+    const old = this.lookup(id);
+    if (this.resetting.has(id)) throw new HttpError(409, `session ${id} is being reset already`);
+    this.resetting.add(id);
+    const started = this.now();
+    try {
+      old.notify({ type: 'notice', kind: 'reset', message: options.message });
+      await old.dispose({ closeReason: 'your environment is being reset' });
+      const lab = old.lab;
+      const environment = await this.options.runtime.start({ sessionId: id, outside: lab.outside, hosts: this.hostSpecs(lab) });
+      if (!options.keepProgress) this.options.store.clearChecks(id);
+      this.options.store.setEnvironment(id, environment.handle);
+      const record: SessionRecord = { ...old.recordForReset(), environment: environment.handle, lastActivity: started };
+      const session = this.assemble(record, lab, environment, { spawnNow: true });
+      session.notify({ type: 'notice', kind: 'reset', message: options.message });
+      this.sessions.set(id, session);
+      session.touch();
+      this.options.log.info('session reset', { sessionId: id, lab: lab.id, keepProgress: options.keepProgress, ms: this.now() - started });
+      return session;
+    } catch (e) {
+      this.options.log.error('session reset failed', { sessionId: id, error: (e as Error).message });
+      this.sessions.delete(id);
+      this.options.store.end(id, 'lost', this.now(), `resetting its environment failed: ${(e as Error).message}`);
+      for (const l of this.endListeners) l(id, 'lost');
+      throw e;
+    } finally {
+      this.resetting.delete(id);
+    }
+  }
+
+  /** Removes sessions idle for longer than the configured time, and warns those close to it; returns the removed ids. */
   async sweepIdle(): Promise<string[]> {
     const now = this.now();
-    const idle = [...this.sessions.values()].filter((s) => s.idleFor(now) > this.options.idleMs).map((s) => s.id);
+    for (const s of this.sessions.values()) {
+      if (this.idleExempt(s.id) || s.idleWarned) continue;
+      const idle = s.idleFor(now);
+      if (idle > this.options.idleMs - IDLE_WARNING_MS && idle <= this.options.idleMs) {
+        const at = now - idle + this.options.idleMs;
+        s.notify({
+          type: 'notice',
+          kind: 'idle-warning',
+          at,
+          message: `This session will be removed at ${new Date(at).toISOString()} after ${Math.round(this.options.idleMs / 60_000)} minutes without activity: type something or press "I'm here" to keep it.`,
+        });
+      }
+    }
+    const idle = [...this.sessions.values()].filter((s) => !this.idleExempt(s.id) && s.idleFor(now) > this.options.idleMs).map((s) => s.id);
     for (const id of idle) this.options.log.info('session idle, removing', { sessionId: id });
     await Promise.all(idle.map((id) => this.delete(id, 'idle')));
     return idle;
@@ -248,6 +344,20 @@ export class SessionManager {
   /** Ends every session and removes its containers. */
   async removeAll(reason: EndReason = 'removed'): Promise<void> {
     await Promise.all([...this.sessions.keys()].map((id) => this.delete(id, reason)));
+  }
+
+  private hostSpecs(lab: Lab) {
+    const checked = checkedHosts(lab);
+    return lab.hosts.map((h) => ({
+      name: h.name,
+      image: 'ref' in h.image ? h.image.ref : this.imageTag(h.image.build),
+      capabilities: h.capabilities,
+      limits: { ...this.options.limits, ...h.limits },
+      files: h.files,
+      sysctls: h.sysctls,
+      checked: checked.has(h.name),
+      ...(h.command ? { command: h.command } : {}),
+    }));
   }
 
   private imageTag(build: string): string {
@@ -268,6 +378,10 @@ function endedMessage(id: string, reason: EndReason, at: number, detail: string 
       return `session ${id} could not be restored when the server restarted (${when}): ${detail ?? 'its containers were gone'}; start a new one`;
     case 'removed':
       return `session ${id} was removed by the server's operator at ${when}; start a new one`;
+    case 'instructor':
+      return `session ${id} was removed from its workshop by the instructor at ${when}${detail ? ` (${detail})` : ''}`;
+    case 'workshop-ended':
+      return `the workshop of session ${id} ended at ${when}, and its containers were removed; thank you for taking part`;
   }
 }
 

@@ -1,4 +1,5 @@
-import type { CheckResult, SessionState } from '../../../common/api.js';
+import type { CheckResult, SessionLimits, SessionState } from '../../../common/api.js';
+import type { NoticeKind, NoticeMessage } from '../../../common/protocol.js';
 import type { CheckContext } from '../checks/check-context.js';
 import { runChecks } from '../checks/run-checks.js';
 import type { Lab } from '../labs/lab.js';
@@ -11,11 +12,25 @@ import type { TerminalSession } from '../terminal/terminal-session.js';
 /** Activity is written to the database at most this often per session; memory has the exact time. */
 const TOUCH_WRITE_INTERVAL_MS = 30_000;
 
+/** What a session reports to its manager, and learns from it. */
+export interface SessionHooks {
+  /** Called after every check that ran, passed or not, once it is stored. */
+  readonly onCheck?: (session: Session, stepId: string, result: CheckResult, at: number) => void;
+  /** The idle limit and the workshop, for the learner's page. */
+  readonly limits: (session: Session) => SessionLimits;
+}
+
+type NoticeListener = (notice: NoticeMessage) => void;
+
 /** One learner's lab: their containers, their shell, their progress. */
 export class Session {
   private lastActivity: number;
   private lastActivityWritten: number;
   private disposed: Promise<void> | undefined;
+  private tokenHash: string;
+  private readonly noticeListeners = new Set<NoticeListener>();
+  /** Notices still in force, by kind: a page that connects later is told them too. */
+  private readonly standing = new Map<NoticeKind, NoticeMessage>();
   /** Rendered once: the variables never change during a session. */
   private readonly stepHtml: ReadonlyMap<string, string>;
 
@@ -29,8 +44,10 @@ export class Session {
     private readonly passed: Map<string, number>,
     private readonly store: SessionStore,
     private readonly checkTimeoutMs: number,
+    private readonly hooks: SessionHooks,
     private readonly now: () => number = Date.now,
   ) {
+    this.tokenHash = record.tokenHash;
     this.lastActivity = record.lastActivity;
     this.lastActivityWritten = record.lastActivity;
     this.stepHtml = new Map(lab.steps.map((s) => [s.id, renderStep(s.markdown, variables)]));
@@ -42,10 +59,54 @@ export class Session {
 
   /** Constant-time comparison of hashes, so the token cannot be guessed a byte at a time. */
   hasToken(candidate: string | undefined): boolean {
-    return SessionStore.tokenMatches(this.record, candidate);
+    return SessionStore.tokenMatches({ ...this.record, tokenHash: this.tokenHash }, candidate);
+  }
+
+  /** Gives the session a new token (a warm session handed to a learner): whoever had the old one has nothing. */
+  rotateToken(): string {
+    const token = SessionStore.newToken();
+    this.tokenHash = SessionStore.hashToken(token);
+    this.store.setTokenHash(this.id, this.tokenHash);
+    return token;
+  }
+
+  get createdAt(): number {
+    return this.record.createdAt;
+  }
+
+  get lastActiveAt(): number {
+    return this.lastActivity;
+  }
+
+  get ended(): boolean {
+    return this.disposed !== undefined;
+  }
+
+  /** Tells every page of this session, now and (while it stands) later. */
+  notify(notice: NoticeMessage): void {
+    this.standing.set(notice.kind, notice);
+    for (const l of this.noticeListeners) l(notice);
+  }
+
+  /** Withdraws a standing notice (the learner came back before the idle limit). */
+  withdraw(kind: NoticeKind): void {
+    this.standing.delete(kind);
+  }
+
+  /** Subscribes a page: it gets the standing notices at once, then each new one. */
+  onNotice(listener: NoticeListener): { dispose(): void } {
+    for (const n of this.standing.values()) listener(n);
+    this.noticeListeners.add(listener);
+    return { dispose: () => this.noticeListeners.delete(listener) };
+  }
+
+  /** Whether the idle warning was sent in this stretch of inactivity. */
+  get idleWarned(): boolean {
+    return this.standing.has('idle-warning');
   }
 
   touch(): void {
+    this.withdraw('idle-warning');
     this.lastActivity = this.now();
     if (this.lastActivity - this.lastActivityWritten >= TOUCH_WRITE_INTERVAL_MS) this.persistActivity();
   }
@@ -75,6 +136,7 @@ export class Session {
         solution: s.solution.map((line) => fillTemplate(line, this.variables)),
       })),
       variables: this.variables,
+      limits: this.hooks.limits(this),
     };
   }
 
@@ -89,6 +151,7 @@ export class Session {
     this.store.recordCheck(this.id, stepId, result.passed, result.message, at);
     // A step stays done once passed: undoing it later (ipvsadm -C in the closing step) is exploring, not failing.
     if (result.passed && !this.passed.has(stepId)) this.passed.set(stepId, at);
+    this.hooks.onCheck?.(this, stepId, result, at);
     return result;
   }
 
@@ -101,10 +164,25 @@ export class Session {
     };
   }
 
-  /** Ends the shell and, unless `keepContainers`, removes the containers and network. Idempotent. */
-  dispose(options: { keepContainers?: boolean } = {}): Promise<void> {
+  /** Reads the passed steps from the store again (they were copied in from the learner's earlier session). */
+  reloadProgress(): void {
+    this.passed.clear();
+    for (const [step, at] of this.store.passedSteps(this.id)) this.passed.set(step, at);
+  }
+
+  /** What a fresh session with the same identity starts from (a reset). */
+  recordForReset(): SessionRecord {
+    return { ...this.record, tokenHash: this.tokenHash };
+  }
+
+  /**
+   * Ends the shell and, unless `keepContainers`, removes the containers and network. Idempotent.
+   * `closeReason` says the session goes on (a reset): pages are asked to reconnect, not to give up.
+   */
+  dispose(options: { keepContainers?: boolean; closeReason?: string } = {}): Promise<void> {
     this.disposed ??= (async () => {
-      this.terminal.dispose();
+      this.noticeListeners.clear();
+      this.terminal.dispose(options.closeReason);
       this.persistActivity();
       if (!options.keepContainers) await this.environment.stop();
     })();

@@ -35,6 +35,33 @@ const migrations: readonly string[] = [
      at INTEGER NOT NULL
    );
    CREATE INDEX check_results_by_step ON check_results (session_id, step_id);`,
+  // 2: workshops, their learners and warm sessions, and server settings (the instructor secret's hash).
+  `CREATE TABLE workshops (
+     id TEXT PRIMARY KEY,
+     code TEXT NOT NULL,
+     lab TEXT NOT NULL,
+     title TEXT NOT NULL,
+     seats INTEGER NOT NULL,
+     warm INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     ends_at INTEGER,
+     ended_at INTEGER
+   );
+   CREATE UNIQUE INDEX workshops_live_code ON workshops (code) WHERE ended_at IS NULL;
+   CREATE TABLE workshop_sessions (
+     session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+     workshop_id TEXT NOT NULL REFERENCES workshops(id) ON DELETE CASCADE,
+     name TEXT,
+     name_key TEXT,
+     joined_at INTEGER,
+     removed_at INTEGER
+   );
+   CREATE INDEX workshop_sessions_by_workshop ON workshop_sessions (workshop_id);
+   CREATE UNIQUE INDEX workshop_names ON workshop_sessions (workshop_id, name_key) WHERE name_key IS NOT NULL AND removed_at IS NULL;
+   CREATE TABLE settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );`,
 ];
 
 /**

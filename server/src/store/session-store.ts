@@ -1,11 +1,14 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 import Database from 'better-sqlite3';
 
 import { StoreError } from './database.js';
 
-/** Why a session ended: the learner deleted it, it sat idle too long, its containers vanished, or an operator removed it. */
-export type EndReason = 'deleted' | 'idle' | 'lost' | 'removed';
+/**
+ * Why a session ended: the learner deleted it, it sat idle too long, its containers vanished, an
+ * operator removed it, its workshop's instructor removed the learner, or the workshop ended.
+ */
+export type EndReason = 'deleted' | 'idle' | 'lost' | 'removed' | 'instructor' | 'workshop-ended';
 
 /** A live session as stored: enough to adopt its containers again after a restart. */
 export interface SessionRecord {
@@ -53,6 +56,11 @@ export class SessionStore {
   readonly #recordCheck;
   readonly #passedSteps;
   readonly #pruneEnded;
+  readonly #setTokenHash;
+  readonly #setEnvironment;
+  readonly #clearChecks;
+  readonly #copyPassed;
+  readonly #tokenHash;
 
   constructor(db: Database.Database) {
     this.#insert = db.prepare<SessionRow>(
@@ -74,7 +82,25 @@ export class SessionStore {
     this.#passedSteps = db.prepare<[string], { stepId: string; at: number }>(
       `SELECT step_id AS stepId, min(at) AS at FROM check_results WHERE session_id = ? AND passed = 1 GROUP BY step_id`,
     );
-    this.#pruneEnded = db.prepare<[number]>(`DELETE FROM sessions WHERE state = 'ended' AND ended_at < ?`);
+    // A workshop's results outlive its sessions for as long as the workshop is kept.
+    this.#pruneEnded = db.prepare<{ cutoff: number }>(
+      `DELETE FROM sessions WHERE state = 'ended' AND ended_at < @cutoff
+         AND id NOT IN (SELECT ws.session_id FROM workshop_sessions ws JOIN workshops w ON w.id = ws.workshop_id
+                        WHERE w.ended_at IS NULL OR w.ended_at >= @cutoff)`,
+    );
+    this.#setTokenHash = db.prepare<[string, string]>(`UPDATE sessions SET token_hash = ? WHERE id = ? AND state = 'live'`);
+    this.#setEnvironment = db.prepare<[string, string]>(`UPDATE sessions SET environment = ? WHERE id = ? AND state = 'live'`);
+    this.#clearChecks = db.prepare<[string]>(`DELETE FROM check_results WHERE session_id = ?`);
+    this.#copyPassed = db.prepare<[string, string]>(
+      `INSERT INTO check_results (session_id, step_id, passed, message, at)
+       SELECT ?, step_id, 1, message, at FROM check_results WHERE session_id = ? AND passed = 1`,
+    );
+    this.#tokenHash = db.prepare<[string], { tokenHash: string }>(`SELECT token_hash AS tokenHash FROM sessions WHERE id = ?`);
+  }
+
+  /** A new session token: 192 random bits. */
+  static newToken(): string {
+    return randomBytes(24).toString('base64url');
   }
 
   /** Hex SHA-256 of a session token, which is what the store keeps in its place. */
@@ -141,12 +167,37 @@ export class SessionStore {
     return new Map(this.#passedSteps.all(sessionId).map((row) => [row.stepId, row.at]));
   }
 
+  /** Gives live session `id` a new token (a warm session handed to the learner who joined). */
+  setTokenHash(id: string, tokenHash: string): void {
+    this.#setTokenHash.run(tokenHash, id);
+  }
+
+  /** The token hash of session `id`, live or ended: a learner coming back to an ended session proves who they are with it. */
+  tokenHashOf(id: string): string | undefined {
+    return this.#tokenHash.get(id)?.tokenHash;
+  }
+
+  /** Records the new containers of live session `id` (its environment was reset). */
+  setEnvironment(id: string, environment: unknown): void {
+    this.#setEnvironment.run(JSON.stringify(environment), id);
+  }
+
+  /** Forgets every check result of session `id` (a reset that clears progress). */
+  clearChecks(id: string): void {
+    this.#clearChecks.run(id);
+  }
+
+  /** Gives session `to` the passed checks of session `from` (a learner who comes back to a workshop after their session ended). */
+  copyPassedChecks(from: string, to: string): void {
+    this.#copyPassed.run(to, from);
+  }
+
   /**
    * Forgets sessions that ended before `olderThan`, with their check results.
    * @returns How many sessions were forgotten.
    */
   pruneEnded(olderThan: number): number {
-    return this.#pruneEnded.run(olderThan).changes;
+    return this.#pruneEnded.run({ cutoff: olderThan }).changes;
   }
 }
 

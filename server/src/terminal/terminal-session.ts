@@ -30,7 +30,7 @@ export class TerminalSession {
   private readonly buffer: ReplayBuffer;
   private readonly outputListeners = new Set<OutputListener>();
   private readonly exitListeners = new Set<ExitListener>();
-  private readonly disposeListeners = new Set<() => void>();
+  private readonly disposeListeners = new Set<(reconnect: string | undefined) => void>();
   /** Gathers the shell's output while it floods; what it emits is recorded, then sent to listeners. */
   private readonly output = new OutputBatcher((data) => {
     const offset = this.buffer.append(data);
@@ -141,8 +141,11 @@ export class TerminalSession {
     return { dispose: () => this.outputListeners.delete(listener) };
   }
 
-  /** Called once when the terminal ends for good (its session was removed). */
-  onDispose(listener: () => void): Disposable {
+  /**
+   * Called once when the terminal ends: for good (its session was removed, `reconnect` undefined),
+   * or because its session gets a new one (a reset), which pages should reconnect to.
+   */
+  onDispose(listener: (reconnect: string | undefined) => void): Disposable {
     this.disposeListeners.add(listener);
     return { dispose: () => this.disposeListeners.delete(listener) };
   }
@@ -152,11 +155,12 @@ export class TerminalSession {
     return { dispose: () => this.exitListeners.delete(listener) };
   }
 
-  dispose(): void {
+  /** Ends the shell for good; `reconnect`, when given, tells pages why a new terminal follows. */
+  dispose(reconnect?: string): void {
     if (this.disposed) return;
     this.disposed = true;
     this.output.dispose();
-    for (const l of this.disposeListeners) l();
+    for (const l of this.disposeListeners) l(reconnect);
     this.disposeListeners.clear();
     const p = this.process;
     this.process = undefined;

@@ -1,0 +1,132 @@
+import type express from 'express';
+import type { Request, Response } from 'express';
+import type { TerminalTicket, WorkshopEvent } from '../../../common/api.js';
+import { HttpError } from '../http-error.js';
+import type { Logger } from '../logger.js';
+import type { InstructorSecret } from '../workshops/instructor-secret.js';
+import type { WorkshopManager } from '../workshops/workshop-manager.js';
+import { mirrorTicketKey } from './terminal-gateway.js';
+import { TICKET_LIFETIME_MS, type TerminalTickets } from './terminal-tickets.js';
+
+export interface WorkshopRouteOptions {
+  /** Undefined until preflight has passed. */
+  readonly workshops: () => WorkshopManager | undefined;
+  readonly instructor: InstructorSecret;
+  readonly tickets: TerminalTickets;
+  /** IPVS_LAB_PUBLIC_URL, if set: join links use it rather than the address the instructor used. */
+  readonly publicUrl: string;
+  readonly notReady: () => string;
+  readonly log: Logger;
+}
+
+/** Event streams open at once, over all workshops: each holds a socket and a listener. */
+const MAX_EVENT_STREAMS = 64;
+/** A comment line this often keeps proxies from closing a quiet stream. */
+const HEARTBEAT_MS = 15_000;
+
+const bearer = (req: Request): string | undefined => /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+const param = (req: Request, name: string): string => String(req.params[name] ?? '');
+
+/**
+ * The workshop API (docs/api.md, "Workshops"): the instructor's routes, which need the
+ * instructor's secret as a Bearer token, and the two a learner uses to join.
+ */
+export function workshopRoutes(app: express.Express, options: WorkshopRouteOptions): void {
+  let streams = 0;
+  const ready = (): WorkshopManager => {
+    const w = options.workshops();
+    if (!w) throw new HttpError(503, options.notReady());
+    return w;
+  };
+  /** Checked before anything else of the request is looked at, so a refusal reveals nothing. */
+  const instructor = (req: Request): WorkshopManager => {
+    if (!options.instructor.matches(bearer(req)))
+      throw new HttpError(
+        403,
+        "this needs the instructor's secret as Authorization: Bearer <secret> (IPVS_LAB_INSTRUCTOR_TOKEN, or the one printed when the server first started)",
+      );
+    return ready();
+  };
+  const origin = (req: Request): string => options.publicUrl || `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+
+  // ---- learners -----------------------------------------------------------------------------------
+
+  app.get('/api/workshops/by-code/:code', (req, res) => {
+    res.json(ready().publicInfo(param(req, 'code')));
+  });
+
+  app.post('/api/workshops/join', async (req, res) => {
+    const body = (req.body ?? {}) as { code?: unknown; name?: unknown };
+    const abandoned = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abandoned.abort(new Error('the client closed the connection'));
+    });
+    const { status, body: joined } = await ready().join(body.code, body.name, bearer(req), abandoned.signal);
+    res.status(status).json(joined);
+  });
+
+  // ---- instructor ---------------------------------------------------------------------------------
+
+  app.get('/api/workshops', (req, res) => {
+    res.json(instructor(req).list());
+  });
+
+  app.post('/api/workshops', (req, res) => {
+    const workshops = instructor(req);
+    res.status(201).json(workshops.create(req.body, origin(req)));
+  });
+
+  app.get('/api/workshops/:id', (req, res) => {
+    res.json(instructor(req).view(param(req, 'id'), origin(req)));
+  });
+
+  app.get('/api/workshops/:id/results.csv', (req, res) => {
+    const { filename, body } = instructor(req).csv(param(req, 'id'));
+    res.type('text/csv; charset=utf-8').attachment(filename).send(body);
+  });
+
+  app.get('/api/workshops/:id/events', (req: Request, res: Response) => {
+    const workshops = instructor(req);
+    const id = param(req, 'id');
+    if (streams >= MAX_EVENT_STREAMS) throw new HttpError(503, `${MAX_EVENT_STREAMS} event streams are open already; close a dashboard tab`);
+    const send = (event: WorkshopEvent) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    const subscription = workshops.subscribe(id, (event) => {
+      send(event);
+      if (event.type === 'ended') res.end();
+    });
+    streams++;
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
+    res.write('retry: 3000\n\n');
+    const heartbeat = setInterval(() => res.write(': still here\n\n'), HEARTBEAT_MS);
+    res.on('close', () => {
+      streams--;
+      clearInterval(heartbeat);
+      subscription.dispose();
+    });
+  });
+
+  app.post('/api/workshops/:id/learners/:sessionId/reset', async (req, res) => {
+    const workshops = instructor(req);
+    const keep = (req.body as { keepProgress?: unknown } | undefined)?.keepProgress;
+    if (keep !== undefined && typeof keep !== 'boolean') throw new HttpError(400, `"keepProgress" must be true or false, got ${JSON.stringify(keep)}`);
+    await workshops.reset(param(req, 'id'), param(req, 'sessionId'), keep ?? true);
+    res.status(204).end();
+  });
+
+  app.post('/api/workshops/:id/learners/:sessionId/terminal-tickets', (req, res) => {
+    const workshops = instructor(req);
+    const session = workshops.learnerSession(param(req, 'id'), param(req, 'sessionId'));
+    const body: TerminalTicket = { ticket: options.tickets.issue(mirrorTicketKey(session.id)), expiresInSeconds: TICKET_LIFETIME_MS / 1000 };
+    res.status(201).json(body);
+  });
+
+  app.delete('/api/workshops/:id/learners/:sessionId', async (req, res) => {
+    await instructor(req).removeLearner(param(req, 'id'), param(req, 'sessionId'));
+    res.status(204).end();
+  });
+
+  app.delete('/api/workshops/:id', async (req, res) => {
+    await instructor(req).end(param(req, 'id'));
+    res.status(204).end();
+  });
+}
