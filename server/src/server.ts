@@ -229,7 +229,8 @@ export class LabServer {
       this.http.once('error', reject);
       this.http.listen(this.options.config.port, this.options.config.host, () => {
         const address = this.http.address() as AddressInfo;
-        if (this.generatedSecret) {
+        // A server that keeps nothing (ipvs-lab test) has no workshops to run: no secret to announce.
+        if (this.generatedSecret && this.options.database !== ':memory:') {
           const { config } = this.options;
           const origin = config.publicUrl || `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
           // Only the hash is stored: this is the one time the secret can be shown.
