@@ -52,7 +52,11 @@ describe('a workshop in the browser', { skip }, () => {
 
   before(async () => {
     lab = await startLabServer({ requireIpvs: false, instructorToken: SECRET });
-    const created = await apiClient(lab.baseUrl).call<WorkshopCreated>('POST', '/api/workshops', SECRET, { lab: 'ipvs-intro', title: 'Browser workshop', seats: 4 });
+    const created = await apiClient(lab.baseUrl).call<WorkshopCreated>('POST', '/api/workshops', SECRET, {
+      lab: 'ipvs-intro',
+      title: 'Browser workshop',
+      seats: 4,
+    });
     assert.equal(created.status, 201);
     workshop = created.body;
     browser = await launchBrowser();

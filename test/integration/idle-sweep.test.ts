@@ -31,7 +31,7 @@ it(
     const warning = await page.nextMessage('notice');
     assert.equal(warning.kind, 'idle-warning');
     assert.equal(warning.at, now - 59 * 60_000 + 60 * 60_000);
-    assert.match(warning.message, /will be removed at .* after 60 minutes without activity/);
+    assert.match(warning.message, /will be removed soon: nothing has happened in it for 59 minutes, and the limit is 60/);
     now += 2 * 60_000;
     assert.deepEqual(await manager.sweepIdle(), [idle.id]);
     // ...and told why when it goes.

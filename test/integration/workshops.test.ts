@@ -378,9 +378,47 @@ describe('workshops', { skip }, () => {
       );
       const code = await join(w.code, 'Eve');
       assert.equal(code.status, 404);
+      // Its results stay readable after the end.
+      const results = (await asInstructor<WorkshopView>('GET', `/api/workshops/${w.id}`)).body;
+      assert.deepEqual(
+        results.learners.map((l) => [l.name, l.state, l.endedReason]),
+        [
+          ['Ada', 'ended', 'workshop-ended'],
+          ['Cara', 'ended', 'workshop-ended'],
+        ],
+      );
+      assert.equal(results.learners[0]!.steps.find((s) => s.id === 'intro')!.passed, false, 'Ada cleared her progress at the reset');
       const ended = await api.call<{ error: string }>('GET', `/api/sessions/${ada.id}`, ada.token);
       assert.equal(ended.status, 410);
       assert.match(ended.body.error, /workshop .* ended/);
     });
+  });
+
+  it('warns learners before a timed workshop ends, late joiners too, and ends it on time', async () => {
+    let now = Date.now();
+    await using timed = await startLabServer({ requireIpvs: false, instructorToken: SECRET }, { now: () => now });
+    const client = apiClient(timed.baseUrl);
+    const created = await client.call<WorkshopCreated>('POST', '/api/workshops', SECRET, { lab: 'ipvs-intro', seats: 2, minutes: 8 });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.endsAt, now + 8 * 60_000);
+    // Eight minutes is within the ten-minute warning: the next tick warns, and a learner who joins after it is warned too.
+    await new Promise((r) => setTimeout(r, 5500));
+    const joined = await client.call<WorkshopJoined>('POST', '/api/workshops/join', undefined, { code: created.body.code, name: 'Late' });
+    assert.equal(joined.status, 201);
+    const page = await TerminalClient.connect(terminalUrl(timed.baseUrl, joined.body.id, joined.body.token));
+    const warning = await page.nextMessage('notice');
+    assert.deepEqual([warning.kind, warning.at], ['workshop-ending', created.body.endsAt]);
+    assert.match(warning.message, /ends soon/);
+    const state = await client.call<SessionState>('GET', `/api/sessions/${joined.body.id}`, joined.body.token);
+    assert.equal(state.body.limits.workshop?.endsAt, created.body.endsAt);
+    now += 8 * 60_000;
+    const ended = await page.nextMessage('notice', 10_000);
+    assert.equal(ended.kind, 'workshop-ended');
+    await page.close();
+    await until(
+      'the workshop ended',
+      async () => ((await client.call('GET', `/api/sessions/${joined.body.id}`, joined.body.token)).status === 410 ? true : undefined),
+      10_000,
+    );
   });
 });

@@ -1,18 +1,13 @@
 import type { LabSummary, ServerStatus } from '../../common/api.js';
 import { api } from './api-client.js';
+import { el } from './dom.js';
 
 const statusBox = document.getElementById('status')!;
 const labsBox = document.getElementById('labs')!;
-
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  props: Partial<HTMLElementTagNameMap[K]> = {},
-  ...children: (Node | string)[]
-): HTMLElementTagNameMap[K] {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
+const workshopOnly = document.getElementById('workshop-only')!;
+const joinForm = document.getElementById('join-form') as HTMLFormElement;
+const joinCode = document.getElementById('join-code') as HTMLInputElement;
+const joinError = document.getElementById('join-error')!;
 
 let status: ServerStatus | undefined;
 
@@ -42,8 +37,36 @@ async function pollStatus(): Promise<void> {
     statusBox.textContent = `The lab server does not answer: ${(e as Error).message}`;
   }
   for (const b of labsBox.querySelectorAll<HTMLButtonElement>('button.start')) if (!b.dataset.busy) b.disabled = status?.state !== 'ready';
+  applyOpenSessions();
   if (status?.state !== 'ready') setTimeout(() => void pollStatus(), 1000);
 }
+
+/** A server that starts labs only for workshop learners gets no start buttons: they would be refused. */
+function applyOpenSessions(): void {
+  const closed = status?.openSessions === false;
+  workshopOnly.hidden = !closed;
+  for (const b of labsBox.querySelectorAll<HTMLButtonElement>('button.start')) b.hidden = closed;
+}
+
+// Codes are read off a projector: upper-case them as typed, keeping the caret where it was.
+joinCode.addEventListener('input', () => {
+  const { selectionStart, selectionEnd } = joinCode;
+  joinCode.value = joinCode.value.toUpperCase();
+  joinCode.setSelectionRange(selectionStart, selectionEnd);
+  joinError.textContent = '';
+});
+joinForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const code = joinCode.value.replace(/[\s-]/g, '').toUpperCase();
+  if (!/^[A-Z0-9]{4,9}$/.test(code)) {
+    joinError.textContent = 'Type the code your instructor gave you: six letters and digits, such as K7QM2X.';
+    joinCode.setAttribute('aria-invalid', 'true');
+    joinCode.focus();
+    return;
+  }
+  joinCode.removeAttribute('aria-invalid');
+  location.assign(`/join/${encodeURIComponent(code)}`);
+});
 
 async function start(lab: LabSummary, button: HTMLButtonElement, note: HTMLElement): Promise<void> {
   button.disabled = true;
@@ -88,6 +111,7 @@ async function main(): Promise<void> {
       );
     }),
   );
+  applyOpenSessions();
 }
 
 main().catch((e: Error) => {

@@ -1,7 +1,9 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import type { CheckResult, SessionState } from '../../common/api.js';
+import type { NoticeMessage } from '../../common/protocol.js';
 import { api, ApiCallError } from './api-client.js';
+import { attrs, clockTime, copyText, el } from './dom.js';
 import { OpenError, TerminalConnection, type ConnectionState } from './terminal-connection.js';
 
 const sessionId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
@@ -33,11 +35,20 @@ const checkButton = $<HTMLButtonElement>('check');
 const prevButton = $<HTMLButtonElement>('prev');
 const nextButton = $<HTMLButtonElement>('next');
 const terminalState = $<HTMLSpanElement>('terminal-state');
+const workshopInfo = $<HTMLSpanElement>('workshop-info');
+const noticeBox = $<HTMLDivElement>('notice');
+const alertBox = $<HTMLDivElement>('notice-alert');
 
 let state: SessionState;
 let current = 0;
 /** The last check result per step, so moving between steps keeps what the learner saw. */
 const results = new Map<string, CheckResult>();
+/** The message of the last reset notice: the new terminal that follows the reset shows it too. */
+let lastReset: string | undefined;
+/** Notices the learner put away; the server repeats standing notices to each new connection. */
+const dismissed = new Set<string>();
+const noticeKey = (n: NoticeMessage) => `${n.kind}|${n.at ?? ''}|${n.message}`;
+let noticeTimer: ReturnType<typeof setInterval> | undefined;
 
 // ---- terminal -----------------------------------------------------------------------------------
 
@@ -62,10 +73,18 @@ const connection = new TerminalConnection(openTerminal, {
     term.reset();
     term.write(`\x1b[33m[${lost} characters of output were dropped while you were away; press Enter for a fresh prompt]\x1b[0m\r\n`);
   },
-  newTerminal: () => {
+  newTerminal: (reason) => {
     term.reset();
-    term.write('\x1b[33m[the lab server restarted: this is a new shell in the same container; your work and progress are as you left them]\x1b[0m\r\n');
+    if (reason === 'reset') {
+      const message = lastReset ?? 'Your instructor gave you a fresh environment: new containers.';
+      term.write(`\x1b[33m[${message}]\x1b[0m\r\n`);
+      showNotice({ type: 'notice', kind: 'reset', message }, true);
+      void reloadState();
+    } else {
+      term.write('\x1b[33m[the lab server restarted: this is a new shell in the same container; your work and progress are as you left them]\x1b[0m\r\n');
+    }
   },
+  notice: (notice) => showNotice(notice),
   state: (s: ConnectionState, detail?: string) => {
     terminalState.dataset.state = s;
     terminalState.textContent =
@@ -73,7 +92,11 @@ const connection = new TerminalConnection(openTerminal, {
     if (s === 'gone') term.write(`\r\n\x1b[31m[${detail ?? 'the session has ended'}]\x1b[0m\r\n`);
   },
 });
-term.onData((data) => connection.send(data));
+term.onData((data) => {
+  // Typing is activity: the idle warning has done its job.
+  if (noticeBox.dataset.kind === 'idle-warning') clearNotice();
+  connection.send(data);
+});
 term.onResize(({ cols, rows }) => connection.resize(cols, rows));
 const refit = () => {
   try {
@@ -158,19 +181,6 @@ function show(index: number): void {
   renderProgress();
 }
 
-async function copyText(text: string): Promise<void> {
-  try {
-    await navigator.clipboard.writeText(text);
-  } catch {
-    // The Clipboard API needs a secure context; a classroom server on plain http is not one.
-    const area = Object.assign(document.createElement('textarea'), { value: text });
-    document.body.append(area);
-    area.select();
-    document.execCommand('copy');
-    area.remove();
-  }
-}
-
 stepBox.addEventListener('click', (event) => {
   const button = (event.target as HTMLElement).closest('button');
   const block = button?.closest<HTMLElement>('.command');
@@ -216,12 +226,125 @@ checkButton.addEventListener('click', () => void runCheck());
 prevButton.addEventListener('click', () => show(current - 1));
 nextButton.addEventListener('click', () => show(current + 1));
 
+// ---- notices ------------------------------------------------------------------------------------
+
+function clearNotice(): void {
+  clearInterval(noticeTimer);
+  noticeTimer = undefined;
+  noticeBox.replaceChildren();
+  delete noticeBox.dataset.kind;
+}
+
+function dismissButton(notice: NoticeMessage): HTMLButtonElement {
+  const button = attrs(el('button', { type: 'button', className: 'dismiss' }, 'Dismiss'), { 'aria-label': 'Dismiss this notice' });
+  button.addEventListener('click', () => {
+    dismissed.add(noticeKey(notice));
+    clearNotice();
+    term.focus();
+  });
+  return button;
+}
+
+/** Loading the session counts as activity, which is what the idle warning asks for. */
+async function stillHere(button: HTMLButtonElement, text: HTMLElement): Promise<void> {
+  button.disabled = true;
+  try {
+    await api.session(sessionId, token);
+    clearNotice();
+    term.focus();
+  } catch (e) {
+    text.textContent = `Could not reach the lab server: ${(e as Error).message}`;
+    button.disabled = false;
+  }
+}
+
+function countdown(at: number): string {
+  const s = Math.max(0, Math.round((at - Date.now()) / 1000));
+  return s === 0 ? 'any moment now' : `in ${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/**
+ * Shows a notice in the banner under the header (`again`: a reset's new terminal has arrived, so
+ * its notice is shown even if it was already). Removal and the workshop's end stay (in an
+ * alert region, announced at once); the others replace one another and can be put away.
+ */
+function showNotice(notice: NoticeMessage, again = false): void {
+  if (dismissed.has(noticeKey(notice)) && !again) return;
+  if (notice.kind === 'reset') {
+    // The server repeats a reset notice to each new connection; one banner per reset is enough.
+    if (notice.message === lastReset && (!again || noticeBox.dataset.kind === 'reset')) return;
+    lastReset = notice.message;
+  }
+  if (notice.kind === 'removed' || notice.kind === 'workshop-ended') {
+    clearNotice();
+    alertBox.dataset.kind = notice.kind;
+    alertBox.replaceChildren(el('strong', {}, notice.kind === 'removed' ? 'Your lab was removed. ' : 'The workshop is over. '), notice.message);
+    return;
+  }
+  // Once the session is gone, nothing else is worth saying.
+  if (alertBox.dataset.kind) return;
+  clearNotice();
+  noticeBox.dataset.kind = notice.kind;
+  const text = el('span', { className: 'notice-text' }, notice.message);
+  switch (notice.kind) {
+    case 'idle-warning': {
+      const here = el('button', { type: 'button', className: 'primary' }, "I'm here");
+      here.addEventListener('click', () => void stillHere(here, text));
+      noticeBox.append(text);
+      if (notice.at !== undefined) {
+        const at = notice.at;
+        // Each second's new value is not worth announcing: the region said it once.
+        const clock = attrs(el('span', { className: 'countdown' }), { 'aria-live': 'off' });
+        const tick = () => (clock.textContent = `Removal ${countdown(at)}.`);
+        tick();
+        noticeTimer = setInterval(tick, 1000);
+        noticeBox.append(' ', clock);
+      }
+      noticeBox.append(here);
+      break;
+    }
+    case 'workshop-ending':
+      noticeBox.append(text);
+      if (notice.at !== undefined) noticeBox.append(' ', el('strong', { className: 'countdown' }, `Ends at ${clockTime(notice.at)}.`));
+      noticeBox.append(dismissButton(notice));
+      break;
+    case 'reset':
+      noticeBox.append(text, dismissButton(notice));
+      break;
+  }
+}
+
+/** After a reset: the steps passed (kept or not) and the step's variables come from the new environment. */
+async function reloadState(): Promise<void> {
+  try {
+    state = await api.session(sessionId, token);
+    results.clear();
+    show(current);
+  } catch (e) {
+    console.warn(`could not reload the session after a reset: ${(e as Error).message}`);
+  }
+}
+
+function renderWorkshop(): void {
+  const workshop = state.limits.workshop;
+  if (!workshop) return;
+  workshopInfo.replaceChildren(
+    el('span', { className: 'workshop-title' }, workshop.title),
+    ' · ',
+    el('span', { className: 'learner-name' }, workshop.name),
+    ...(workshop.endsAt === undefined ? [] : [' · ', el('span', {}, `ends at ${clockTime(workshop.endsAt)}`)]),
+  );
+  workshopInfo.title = `Workshop "${workshop.title}", joined as ${workshop.name}`;
+  workshopInfo.hidden = false;
+}
+
 async function main(): Promise<void> {
   if (!token)
     throw new Error('this page needs the link you got when the session started (it carries the session key); open that link again, or start a new session');
   state = await api.session(sessionId, token);
   document.title = `${state.labTitle} · ipvs-lab`;
   $<HTMLHeadingElement>('lab-title').textContent = state.labTitle;
+  renderWorkshop();
   const saved = Number(localStorage.getItem(stepKey));
   show(Number.isInteger(saved) ? saved : 0);
 }

@@ -1,4 +1,4 @@
-import { encode, parseServerMessage, PROTOCOL_VERSION, type ClientMessage } from '../../common/protocol.js';
+import { encode, parseServerMessage, PROTOCOL_VERSION, type ClientMessage, type NoticeMessage } from '../../common/protocol.js';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'gone';
 
@@ -10,9 +10,15 @@ export interface TerminalConnectionHandlers {
   output(data: string, drawn: () => void): void;
   /** Output between the page's screen and the server's buffer was lost: clear and redraw. */
   gap(lostChars: number): void;
-  /** The server restarted and this is a new shell (the containers are the same): clear the screen. */
-  newTerminal(): void;
+  /**
+   * This is a new shell: clear the screen. `reset` when the server replaced the session's
+   * terminal (it closed the last socket with 1012: the instructor reset the environment, new
+   * containers); `restart` when the server restarted (the containers are the same).
+   */
+  newTerminal(reason: 'reset' | 'restart'): void;
   state(state: ConnectionState, detail?: string): void;
+  /** Something the learner must know that is not output: an idle warning, the workshop ending, a reset, a removal. */
+  notice(message: NoticeMessage): void;
 }
 
 /** Why a socket could not be opened: `gone` when retrying cannot help (the session ended). */
@@ -26,8 +32,12 @@ export class OpenError extends Error {
 }
 
 const MAX_BACKOFF_MS = 10_000;
-/** Close codes of the server: 1008 the session ended, 1013 try again later. */
+/**
+ * Close codes of the server: 1008 the session ended; 1012 its terminal is being replaced (a reset)
+ * and 1013 try again later, after both of which the page reconnects.
+ */
 const CLOSE_ENDED = 1008;
+const CLOSE_RESTART = 1012;
 
 /**
  * The page's end of the terminal protocol. It tracks the offset of the output it has drawn, so a
@@ -44,6 +54,8 @@ export class TerminalConnection {
   private size: { cols: number; rows: number } = { cols: 100, rows: 30 };
   private drawnUpTo = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The last socket was closed with 1012: the terminal that follows replaces the old one. */
+  private replaced = false;
 
   constructor(
     private readonly open: () => Promise<string>,
@@ -101,9 +113,10 @@ export class TerminalConnection {
         case 'ready':
           if (this.terminal !== undefined && m.terminal !== this.terminal) {
             // A restarted server: its offsets start afresh, so the old ones must not skip output.
-            this.handlers.newTerminal();
+            this.handlers.newTerminal(this.replaced ? 'reset' : 'restart');
             this.drawnUpTo = 0;
           }
+          this.replaced = false;
           this.terminal = m.terminal;
           this.received = m.offset;
           this.attempt = 0;
@@ -127,11 +140,19 @@ export class TerminalConnection {
         case 'error':
           console.warn(`terminal: server says: ${m.message}`);
           break;
+        case 'notice':
+          this.handlers.notice(m);
+          break;
       }
     };
     ws.onclose = (event) => {
       if (this.closedByUs) return;
       if (event.code === CLOSE_ENDED) return this.handlers.state('gone', event.reason || 'the session has ended');
+      // A reset's new terminal is ready in moments: start the backoff from its shortest delay.
+      if (event.code === CLOSE_RESTART) {
+        this.attempt = 0;
+        this.replaced = true;
+      }
       this.retry(event.reason);
     };
   }

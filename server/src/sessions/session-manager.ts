@@ -294,9 +294,10 @@ export class SessionManager {
       this.options.store.setEnvironment(id, environment.handle);
       const record: SessionRecord = { ...old.recordForReset(), environment: environment.handle, lastActivity: started };
       const session = this.assemble(record, lab, environment, { spawnNow: true });
-      session.notify({ type: 'notice', kind: 'reset', message: options.message });
-      this.sessions.set(id, session);
       session.touch();
+      // Stands until the learner does something: a page that reconnects after the reset learns why its shell is new.
+      session.notify({ type: 'notice', kind: 'reset', at: this.now(), message: options.message });
+      this.sessions.set(id, session);
       this.options.log.info('session reset', { sessionId: id, lab: lab.id, keepProgress: options.keepProgress, ms: this.now() - started });
       return session;
     } catch (e) {
@@ -322,7 +323,7 @@ export class SessionManager {
           type: 'notice',
           kind: 'idle-warning',
           at,
-          message: `This session will be removed at ${new Date(at).toISOString()} after ${Math.round(this.options.idleMs / 60_000)} minutes without activity: type something or press "I'm here" to keep it.`,
+          message: `This lab will be removed soon: nothing has happened in it for ${Math.floor(idle / 60_000)} minutes, and the limit is ${Math.round(this.options.idleMs / 60_000)}. Type something or press "I'm here" to keep it.`,
         });
       }
     }

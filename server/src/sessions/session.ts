@@ -107,6 +107,7 @@ export class Session {
 
   touch(): void {
     this.withdraw('idle-warning');
+    this.withdraw('reset');
     this.lastActivity = this.now();
     if (this.lastActivity - this.lastActivityWritten >= TOUCH_WRITE_INTERVAL_MS) this.persistActivity();
   }

@@ -66,6 +66,7 @@ export class WorkshopStore {
   readonly #insert;
   readonly #live;
   readonly #byId;
+  readonly #byIdAny;
   readonly #byCode;
   readonly #end;
   readonly #addMember;
@@ -86,6 +87,7 @@ export class WorkshopStore {
     );
     this.#live = db.prepare<[], WorkshopRow>(`SELECT ${WORKSHOP_COLUMNS} FROM workshops WHERE ended_at IS NULL ORDER BY created_at, rowid`);
     this.#byId = db.prepare<[string], WorkshopRow>(`SELECT ${WORKSHOP_COLUMNS} FROM workshops WHERE id = ? AND ended_at IS NULL`);
+    this.#byIdAny = db.prepare<[string], WorkshopRow>(`SELECT ${WORKSHOP_COLUMNS} FROM workshops WHERE id = ?`);
     this.#byCode = db.prepare<[string], WorkshopRow>(`SELECT ${WORKSHOP_COLUMNS} FROM workshops WHERE code = ? AND ended_at IS NULL`);
     this.#end = db.prepare<[number, string]>(`UPDATE workshops SET ended_at = ? WHERE id = ? AND ended_at IS NULL`);
     this.#addMember = db.prepare<[string, string, string | null, string | null, number | null]>(
@@ -120,9 +122,9 @@ export class WorkshopStore {
     return this.#live.all().map(toWorkshop);
   }
 
-  /** The live workshop with this id, if any. */
-  get(id: string): WorkshopRecord | undefined {
-    const row = this.#byId.get(id);
+  /** The live workshop with this id (or with `ended`, one that ended and is still kept), if any. */
+  get(id: string, options: { ended?: boolean } = {}): WorkshopRecord | undefined {
+    const row = (options.ended ? this.#byIdAny : this.#byId).get(id);
     return row && toWorkshop(row);
   }
 

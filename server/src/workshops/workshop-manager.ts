@@ -164,8 +164,9 @@ export class WorkshopManager {
     }));
   }
 
+  /** Also of a workshop that has ended (for as long as the server keeps it): its results are still wanted. */
   view(id: string, origin: string): WorkshopView {
-    const w = this.workshop(id);
+    const w = this.workshop(id, { ended: true });
     const lab = this.labOf(w);
     const steps = lab.steps.map((s) => ({ id: s.id, title: s.title }));
     const checks = this.options.store.checks(w.id);
@@ -288,6 +289,7 @@ export class WorkshopManager {
     try {
       const warm = this.takeWarm(w, name, key);
       if (warm) {
+        if (this.endingWarned.has(w.id)) this.warnOfEnd(w, warm.session);
         this.emit(w.id, { type: 'join', at: this.now(), name, sessionId: warm.session.id, warm: true });
         this.options.log.info('learner joined', { workshopId: w.id, sessionId: warm.session.id, warm: true });
         return { status: 201, body: this.joined(w, warm.session.id, warm.token) };
@@ -299,6 +301,7 @@ export class WorkshopManager {
         await this.options.sessions.delete(session.id);
         throw e instanceof NameTakenError ? new HttpError(409, e.message) : e;
       }
+      if (this.endingWarned.has(w.id)) this.warnOfEnd(w, session);
       this.emit(w.id, { type: 'join', at: this.now(), name, sessionId: session.id, warm: false });
       this.options.log.info('learner joined', { workshopId: w.id, sessionId: session.id, warm: false });
       return { status: 201, body: this.joined(w, session.id, token) };
@@ -366,16 +369,21 @@ export class WorkshopManager {
       }
       if (w.endsAt !== undefined && w.endsAt - now <= ENDING_WARNING_MS && !this.endingWarned.has(w.id)) {
         this.endingWarned.add(w.id);
-        for (const m of this.learners(w.id))
-          this.options.sessions.find(m.sessionId)?.notify({
-            type: 'notice',
-            kind: 'workshop-ending',
-            at: w.endsAt,
-            message: `The workshop "${w.title}" ends at ${new Date(w.endsAt).toISOString()}; your containers are removed then. Copy anything you want to keep.`,
-          });
+        for (const m of this.learners(w.id)) this.warnOfEnd(w, this.options.sessions.find(m.sessionId));
       }
       this.refill(w);
     }
+  }
+
+  /** Tells a learner's pages that the workshop ends soon (a standing notice: pages opened later see it too). */
+  private warnOfEnd(w: WorkshopRecord, session: Session | undefined): void {
+    if (w.endsAt === undefined || !session) return;
+    session.notify({
+      type: 'notice',
+      kind: 'workshop-ending',
+      at: w.endsAt,
+      message: `The workshop "${w.title}" ends soon, and your lab's containers are removed then: copy anything you want to keep.`,
+    });
   }
 
   /** Starts warm sessions until the pool holds what the workshop asked for, within its free seats and the server's cap. */
@@ -443,9 +451,9 @@ export class WorkshopManager {
     };
   }
 
-  private workshop(id: string): WorkshopRecord {
-    const w = this.options.store.get(id);
-    if (!w) throw new HttpError(404, `no live workshop ${JSON.stringify(id)} on this server`);
+  private workshop(id: string, options: { ended?: boolean } = {}): WorkshopRecord {
+    const w = this.options.store.get(id, options);
+    if (!w) throw new HttpError(404, `no ${options.ended ? '' : 'live '}workshop ${JSON.stringify(id)} on this server`);
     return w;
   }
 
