@@ -41,7 +41,8 @@ export async function startLabServer(overrides: Partial<Config> = {}, options: L
   const config = loadConfig(process.env, { port: 0, host: '127.0.0.1', serverName: uniqueServerName('test'), stateDir, ...overrides });
   const { labs, errors } = loadLabs(config.labsDir, { containersDir: config.containersDir, relativeTo: PROJECT_ROOT });
   if (errors[0]) throw errors[0];
-  const log = process.env.IPVS_LAB_TEST_LOG ? consoleLogger() : silentLogger;
+  // Errors always reach the test's output (a 500's reference is useless without them); the rest on request.
+  const log = process.env.IPVS_LAB_TEST_LOG ? consoleLogger() : { ...silentLogger, error: consoleLogger().error };
   const server = new LabServer({
     config,
     labs,
