@@ -11,6 +11,7 @@ import { echoLatency } from './echo-latency.js';
 import { restart } from './restart.js';
 import { throughput } from './throughput.js';
 import { timeToShell } from './time-to-shell.js';
+import { workshop } from './workshop.js';
 
 const BENCHMARKS: Readonly<Record<string, () => Promise<Record<string, unknown>>>> = {
   'time-to-shell': timeToShell,
@@ -19,6 +20,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<Record<string, unknown>>
   classroom,
   restart,
   containment,
+  workshop,
 };
 
 let interrupted = false;

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type Database from 'better-sqlite3';
 import type { ServerStatus } from '../../common/api.js';
@@ -232,7 +233,7 @@ export class LabServer {
         // A server that keeps nothing (ipvs-lab test) has no workshops to run: no secret to announce.
         if (this.generatedSecret && this.options.database !== ':memory:') {
           const { config } = this.options;
-          const origin = config.publicUrl || `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
+          const origin = config.publicUrl || `http://${reachableHost(config.host)}:${address.port}`;
           // Only the hash is stored: this is the one time the secret can be shown.
           this.options.log.info(
             `instructor dashboard: ${origin}/instructor#secret=${this.generatedSecret} (the instructor's secret is shown this once; set IPVS_LAB_INSTRUCTOR_TOKEN to choose your own)`,
@@ -259,4 +260,15 @@ export class LabServer {
     else await this.sessions?.removeAll();
     this.db.close();
   }
+}
+
+/** An address others can open for a server listening on `host`: for 0.0.0.0 or ::, this machine's first outside IPv4 address. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') {
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal);
+    return outside?.address ?? 'localhost';
+  }
+  return host.includes(':') ? `[${host}]` : host;
 }

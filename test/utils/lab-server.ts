@@ -42,7 +42,10 @@ export async function startLabServer(overrides: Partial<Config> = {}, options: L
   const { labs, errors } = loadLabs(config.labsDir, { containersDir: config.containersDir, relativeTo: PROJECT_ROOT });
   if (errors[0]) throw errors[0];
   // Errors always reach the test's output (a 500's reference is useless without them); the rest on request.
-  const log = process.env.IPVS_LAB_TEST_LOG ? consoleLogger() : { ...silentLogger, error: consoleLogger().error };
+  const toConsole = consoleLogger();
+  const log = process.env.IPVS_LAB_TEST_LOG
+    ? console
+    : { ...silentLogger, error: (message: string, fields?: Record<string, unknown>) => toConsole.error(message, fields) };
   const server = new LabServer({
     config,
     labs,

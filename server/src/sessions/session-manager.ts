@@ -46,6 +46,8 @@ export class SessionManager {
   private readonly starting = new Set<string>();
   /** Sessions whose containers are being replaced by fresh ones. */
   private readonly resetting = new Set<string>();
+  /** Sessions ended whose containers are being removed: still theirs, so the orphan sweep leaves them be. */
+  private readonly removing = new Set<string>();
   private readonly now: () => number;
   private readonly checkListeners = new Set<CheckListener>();
   private readonly endListeners = new Set<EndListener>();
@@ -110,7 +112,7 @@ export class SessionManager {
 
   /** Whether engine objects of this session id belong to a session live or starting now. */
   owns(id: string): boolean {
-    return this.sessions.has(id) || this.starting.has(id);
+    return this.sessions.has(id) || this.starting.has(id) || this.removing.has(id) || this.resetting.has(id);
   }
 
   /**
@@ -260,6 +262,7 @@ export class SessionManager {
         message: endedMessage(id, reason, at, detail, this.options.idleMs),
       });
     for (const l of this.endListeners) l(id, reason);
+    this.removing.add(id);
     try {
       await session.dispose();
     } catch (e) {
@@ -267,11 +270,13 @@ export class SessionManager {
       // sweep (removeOrphans) takes, since no session owns it any more.
       this.options.log.error("removing a session's containers failed; the orphan sweep will retry", { sessionId: id, reason, error: (e as Error).message });
       return;
+    } finally {
+      this.removing.delete(id);
     }
     this.options.log.info('session removed', { sessionId: id, reason });
   }
 
-  /** Removes engine objects of this server that no live or starting session owns. */
+  /** Removes engine objects of this server that no live, starting, resetting or ending session owns. */
   removeOrphans(): Promise<{ containers: number; networks: number }> {
     return this.options.runtime.removeAllExcept((id) => this.owns(id));
   }

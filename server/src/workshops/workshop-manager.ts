@@ -405,6 +405,11 @@ export class WorkshopManager {
             void this.options.sessions.delete(session.id, 'workshop-ended');
             return;
           }
+          if (this.learners(w.id).length + ready.size >= w.seats) {
+            // Cold joins took the free seats while this one started: a warm session nobody can take.
+            void this.options.sessions.delete(session.id, 'removed');
+            return;
+          }
           this.options.store.addWarm(w.id, session.id);
           ready.add(session.id);
           this.emit(w.id, { type: 'pool', at: this.now(), wanted: w.warm, ready: ready.size });
