@@ -211,7 +211,7 @@ export const OPTIONS = {
   openSessions: {
     env: 'IPVS_LAB_OPEN_SESSIONS',
     description:
-      'Whether anyone who reaches the server may start a session (POST /api/sessions) without a workshop join code: true, false, or auto (open only when HOST is a loopback address).',
+      'Whether anyone who reaches the server may start a session (POST /api/sessions) without a workshop join code: true, false, or auto (open only when HOST is a loopback address and IPVS_LAB_PUBLIC_URL, if set, is too).',
     default: 'auto',
     parse: (raw: string, env: string): 'auto' | 'true' | 'false' => {
       if (raw === 'auto' || raw === 'true' || raw === 'false') return raw;
@@ -247,9 +247,14 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-/** Whether anonymous sessions may start: IPVS_LAB_OPEN_SESSIONS, or by default only on loopback. */
-export function sessionsOpen(config: Pick<Config, 'openSessions' | 'host'>): boolean {
-  return config.openSessions === 'auto' ? isLoopback(config.host) : config.openSessions === 'true';
+/**
+ * Whether anonymous sessions may start: IPVS_LAB_OPEN_SESSIONS, or by default only when the server
+ * serves this machine alone: on loopback, and not behind a proxy for others (a public URL elsewhere).
+ */
+export function sessionsOpen(config: Pick<Config, 'openSessions' | 'host' | 'publicUrl'>): boolean {
+  if (config.openSessions !== 'auto') return config.openSessions === 'true';
+  const publicHost = config.publicUrl ? new URL(config.publicUrl).hostname.replace(/^\[|\]$/g, '') : undefined;
+  return isLoopback(config.host) && (publicHost === undefined || isLoopback(publicHost));
 }
 
 type Options = typeof OPTIONS;

@@ -159,6 +159,9 @@ describe('loadConfig', () => {
     assert.equal(sessionsOpen(loadConfig({ HOST: '0.0.0.0' })), false);
     assert.equal(sessionsOpen(loadConfig({ HOST: '192.168.1.5' })), false);
     assert.equal(sessionsOpen(loadConfig({ HOST: '0.0.0.0', IPVS_LAB_OPEN_SESSIONS: 'true' })), true);
+    // Behind a reverse proxy for others: loopback, but not only this machine's users.
+    assert.equal(sessionsOpen(loadConfig({ IPVS_LAB_PUBLIC_URL: 'https://lab.example.org' })), false);
+    assert.equal(sessionsOpen(loadConfig({ IPVS_LAB_PUBLIC_URL: 'http://localhost:3000' })), true);
     assert.equal(sessionsOpen(loadConfig({ HOST: '127.0.0.1', IPVS_LAB_OPEN_SESSIONS: 'false' })), false);
     assertConfigError({ IPVS_LAB_OPEN_SESSIONS: 'yes' }, 'IPVS_LAB_OPEN_SESSIONS="yes" must be true, false or auto');
     assertConfigError({ IPVS_LAB_INSTRUCTOR_TOKEN: 'short' }, 'IPVS_LAB_INSTRUCTOR_TOKEN must be at least 16 characters without spaces (it has 5)');
