@@ -8,6 +8,7 @@ import type { Lab } from '../labs/lab.js';
 import type { Logger } from '../logger.js';
 import type { SessionManager } from '../sessions/session-manager.js';
 import { hostAllowed, hostRefusal, originAllowed, type HostPolicy } from './host-guard.js';
+import { abandonSignal, bearerToken, routeParam } from './request-parts.js';
 import { TICKET_LIFETIME_MS, type TerminalTickets } from './terminal-tickets.js';
 import { workshopRoutes } from './workshop-routes.js';
 import type { InstructorSecret } from '../workshops/instructor-secret.js';
@@ -80,9 +81,7 @@ export function createApp(options: AppOptions): express.Express {
     if (!sessions) throw new HttpError(503, options.status().message);
     return sessions;
   };
-  const bearer = (req: Request): string | undefined => /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
-  const param = (req: Request, name: string): string => String(req.params[name] ?? '');
-  const authenticated = (req: Request) => readySessions().authenticate(param(req, 'id'), bearer(req));
+  const authenticated = (req: Request) => readySessions().authenticate(routeParam(req, 'id'), bearerToken(req.get('authorization')));
 
   app.get('/api/status', (_req, res) => {
     const status: ServerStatus = { ...options.status(), openSessions: options.openSessions };
@@ -102,12 +101,7 @@ export function createApp(options: AppOptions): express.Express {
     const lab: unknown = (req.body as Record<string, unknown> | undefined)?.lab;
     if (typeof lab !== 'string' || lab === '') throw new HttpError(400, 'send {"lab": "<lab id>"}; GET /api/labs lists them');
     if (!summaries.some((s) => s.id === lab)) throw new HttpError(404, `no lab ${JSON.stringify(lab)}; labs: ${summaries.map((s) => s.id).join(', ')}`);
-    // A client that gives up (closes the tab, times out) must not leave a session nobody can use.
-    const abandoned = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abandoned.abort(new Error('the client closed the connection'));
-    });
-    const { session, token } = await readySessions().create(lab, abandoned.signal);
+    const { session, token } = await readySessions().create(lab, abandonSignal(res));
     const body: SessionCreated = { id: session.id, token, lab, url: `/s/${session.id}?token=${encodeURIComponent(token)}` };
     res.status(201).json(body);
   });
@@ -126,13 +120,13 @@ export function createApp(options: AppOptions): express.Express {
 
   app.post('/api/sessions/:id/steps/:stepId/check', async (req, res) => {
     const session = authenticated(req);
-    const result: CheckResult | undefined = await session.check(param(req, 'stepId'));
+    const result: CheckResult | undefined = await session.check(routeParam(req, 'stepId'));
     if (!result)
       throw new HttpError(
         404,
-        `no step ${JSON.stringify(param(req, 'stepId'))} in lab ${session.lab.id}; steps: ${session.lab.steps.map((s) => s.id).join(', ')}`,
+        `no step ${JSON.stringify(routeParam(req, 'stepId'))} in lab ${session.lab.id}; steps: ${session.lab.steps.map((s) => s.id).join(', ')}`,
       );
-    options.log.info('check', { sessionId: session.id, step: param(req, 'stepId'), passed: result.passed, ms: result.elapsedMs });
+    options.log.info('check', { sessionId: session.id, step: routeParam(req, 'stepId'), passed: result.passed, ms: result.elapsedMs });
     res.json(result);
   });
 
@@ -186,7 +180,7 @@ export function createApp(options: AppOptions): express.Express {
     const token = typeof req.query.token === 'string' ? req.query.token : undefined;
     if (token !== undefined) {
       try {
-        sessions.authenticate(param(req, 'id'), token);
+        sessions.authenticate(routeParam(req, 'id'), token);
       } catch (e) {
         if (!(e instanceof HttpError)) throw e;
         const title = e.status === 403 ? 'This link is not valid for this session' : 'This lab session does not exist any more';

@@ -9,6 +9,7 @@ import type { Session } from '../sessions/session.js';
 import { FlowControl } from '../terminal/flow-control.js';
 import type { Disposable } from '../terminal/terminal-session.js';
 import { hostAllowed, hostRefusal, originAllowed, type HostPolicy } from './host-guard.js';
+import { bearerToken } from './request-parts.js';
 import { SOCKET_HARD_LIMIT, SocketBackpressure } from './socket-backpressure.js';
 import type { TerminalTickets } from './terminal-tickets.js';
 
@@ -133,11 +134,8 @@ export class TerminalGateway {
    * (scripts). The token is never accepted in the URL.
    */
   private authorize(req: IncomingMessage, id: string, ticket: string | null): Session {
-    const { hosts } = this.options;
-    if (!hostAllowed(req.headers.host, hosts)) throw new HttpError(403, hostRefusal('Host', req.headers.host));
-    const origin = req.headers.origin;
-    if (origin !== undefined && !originAllowed(origin, hosts)) throw new HttpError(403, hostRefusal('Origin', origin));
-    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const origin = this.checkHostAndOrigin(req);
+    const bearer = bearerToken(req.headers.authorization);
     if (ticket !== null) {
       if (origin === undefined)
         throw new HttpError(403, 'a terminal ticket is for pages, which send an Origin header; scripts use Authorization: Bearer <token>');
@@ -153,13 +151,20 @@ export class TerminalGateway {
     return session;
   }
 
-  /** Host and Origin as for every request, then the instructor's secret or a mirror ticket. */
-  private authorizeMirror(req: IncomingMessage, workshopId: string, sessionId: string, ticket: string | null): Session {
-    const { hosts, mirrors } = this.options;
-    if (!mirrors) throw new HttpError(404, 'this server has no workshops');
+  /** Refuses a Host or Origin that every request would be refused for; returns the Origin, if any. */
+  private checkHostAndOrigin(req: IncomingMessage): string | undefined {
+    const { hosts } = this.options;
     if (!hostAllowed(req.headers.host, hosts)) throw new HttpError(403, hostRefusal('Host', req.headers.host));
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, hosts)) throw new HttpError(403, hostRefusal('Origin', origin));
+    return origin;
+  }
+
+  /** Host and Origin as for every request, then the instructor's secret or a mirror ticket. */
+  private authorizeMirror(req: IncomingMessage, workshopId: string, sessionId: string, ticket: string | null): Session {
+    const { mirrors } = this.options;
+    if (!mirrors) throw new HttpError(404, 'this server has no workshops');
+    const origin = this.checkHostAndOrigin(req);
     if (ticket !== null) {
       if (origin === undefined)
         throw new HttpError(403, 'a mirror ticket is for pages, which send an Origin header; scripts use Authorization: Bearer <instructor secret>');
@@ -168,8 +173,7 @@ export class TerminalGateway {
         throw new HttpError(403, `the ticket is not valid for a mirror of session ${sessionId}: it expired, was used already, or is for something else`);
       return session;
     }
-    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    if (!mirrors.isInstructor(bearer))
+    if (!mirrors.isInstructor(bearerToken(req.headers.authorization)))
       throw new HttpError(403, "a learner's terminal mirror needs the instructor's secret (Authorization: Bearer) or a mirror ticket");
     return mirrors.lookup(workshopId, sessionId);
   }

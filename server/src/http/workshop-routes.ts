@@ -5,6 +5,7 @@ import { HttpError } from '../http-error.js';
 import type { Logger } from '../logger.js';
 import type { InstructorSecret } from '../workshops/instructor-secret.js';
 import type { WorkshopManager } from '../workshops/workshop-manager.js';
+import { abandonSignal, bearerToken, routeParam } from './request-parts.js';
 import { mirrorTicketKey } from './terminal-gateway.js';
 import { TICKET_LIFETIME_MS, type TerminalTickets } from './terminal-tickets.js';
 
@@ -24,8 +25,7 @@ const MAX_EVENT_STREAMS = 64;
 /** A comment line this often keeps proxies from closing a quiet stream. */
 const HEARTBEAT_MS = 15_000;
 
-const bearer = (req: Request): string | undefined => /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
-const param = (req: Request, name: string): string => String(req.params[name] ?? '');
+const bearer = (req: Request): string | undefined => bearerToken(req.get('authorization'));
 
 /**
  * The workshop API (docs/api.md, "Workshops"): the instructor's routes, which need the
@@ -52,16 +52,12 @@ export function workshopRoutes(app: express.Express, options: WorkshopRouteOptio
   // ---- learners -----------------------------------------------------------------------------------
 
   app.get('/api/workshops/by-code/:code', (req, res) => {
-    res.json(ready().publicInfo(param(req, 'code')));
+    res.json(ready().publicInfo(routeParam(req, 'code')));
   });
 
   app.post('/api/workshops/join', async (req, res) => {
     const body = (req.body ?? {}) as { code?: unknown; name?: unknown };
-    const abandoned = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abandoned.abort(new Error('the client closed the connection'));
-    });
-    const { status, body: joined } = await ready().join(body.code, body.name, bearer(req), abandoned.signal);
+    const { status, body: joined } = await ready().join(body.code, body.name, bearer(req), abandonSignal(res));
     res.status(status).json(joined);
   });
 
@@ -77,17 +73,17 @@ export function workshopRoutes(app: express.Express, options: WorkshopRouteOptio
   });
 
   app.get('/api/workshops/:id', (req, res) => {
-    res.json(instructor(req).view(param(req, 'id'), origin(req)));
+    res.json(instructor(req).view(routeParam(req, 'id'), origin(req)));
   });
 
   app.get('/api/workshops/:id/results.csv', (req, res) => {
-    const { filename, body } = instructor(req).csv(param(req, 'id'));
+    const { filename, body } = instructor(req).csv(routeParam(req, 'id'));
     res.type('text/csv; charset=utf-8').attachment(filename).send(body);
   });
 
   app.get('/api/workshops/:id/events', (req: Request, res: Response) => {
     const workshops = instructor(req);
-    const id = param(req, 'id');
+    const id = routeParam(req, 'id');
     if (streams >= MAX_EVENT_STREAMS) throw new HttpError(503, `${MAX_EVENT_STREAMS} event streams are open already; close a dashboard tab`);
     const send = (event: WorkshopEvent) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     const subscription = workshops.subscribe(id, (event) => {
@@ -109,24 +105,24 @@ export function workshopRoutes(app: express.Express, options: WorkshopRouteOptio
     const workshops = instructor(req);
     const keep = (req.body as { keepProgress?: unknown } | undefined)?.keepProgress;
     if (keep !== undefined && typeof keep !== 'boolean') throw new HttpError(400, `"keepProgress" must be true or false, got ${JSON.stringify(keep)}`);
-    await workshops.reset(param(req, 'id'), param(req, 'sessionId'), keep ?? true);
+    await workshops.reset(routeParam(req, 'id'), routeParam(req, 'sessionId'), keep ?? true);
     res.status(204).end();
   });
 
   app.post('/api/workshops/:id/learners/:sessionId/terminal-tickets', (req, res) => {
     const workshops = instructor(req);
-    const session = workshops.learnerSession(param(req, 'id'), param(req, 'sessionId'));
+    const session = workshops.learnerSession(routeParam(req, 'id'), routeParam(req, 'sessionId'));
     const body: TerminalTicket = { ticket: options.tickets.issue(mirrorTicketKey(session.id)), expiresInSeconds: TICKET_LIFETIME_MS / 1000 };
     res.status(201).json(body);
   });
 
   app.delete('/api/workshops/:id/learners/:sessionId', async (req, res) => {
-    await instructor(req).removeLearner(param(req, 'id'), param(req, 'sessionId'));
+    await instructor(req).removeLearner(routeParam(req, 'id'), routeParam(req, 'sessionId'));
     res.status(204).end();
   });
 
   app.delete('/api/workshops/:id', async (req, res) => {
-    await instructor(req).end(param(req, 'id'));
+    await instructor(req).end(routeParam(req, 'id'));
     res.status(204).end();
   });
 }

@@ -261,7 +261,7 @@ export class SessionManager {
         kind: reason === 'workshop-ended' ? 'workshop-ended' : 'removed',
         message: endedMessage(id, reason, at, detail, this.options.idleMs),
       });
-    for (const l of this.endListeners) l(id, reason);
+    this.announceEnd(id, reason);
     this.removing.add(id);
     try {
       await session.dispose();
@@ -274,6 +274,10 @@ export class SessionManager {
       this.removing.delete(id);
     }
     this.options.log.info('session removed', { sessionId: id, reason });
+  }
+
+  private announceEnd(id: string, reason: EndReason): void {
+    for (const l of this.endListeners) l(id, reason);
   }
 
   /** Removes engine objects of this server that no live, starting, resetting or ending session owns. */
@@ -309,7 +313,7 @@ export class SessionManager {
       this.options.log.error('session reset failed', { sessionId: id, error: (e as Error).message });
       this.sessions.delete(id);
       this.options.store.end(id, 'lost', this.now(), `resetting its environment failed: ${(e as Error).message}`);
-      for (const l of this.endListeners) l(id, 'lost');
+      this.announceEnd(id, 'lost');
       throw e;
     } finally {
       this.resetting.delete(id);

@@ -59,7 +59,7 @@ export class Session {
 
   /** Constant-time comparison of hashes, so the token cannot be guessed a byte at a time. */
   hasToken(candidate: string | undefined): boolean {
-    return SessionStore.tokenMatches({ ...this.record, tokenHash: this.tokenHash }, candidate);
+    return SessionStore.tokenMatches(this.tokenHash, candidate);
   }
 
   /** Gives the session a new token (a warm session handed to a learner): whoever had the old one has nothing. */

@@ -108,10 +108,13 @@ export class SessionStore {
     return createHash('sha256').update(token, 'utf8').digest('hex');
   }
 
-  /** Whether `token` is the one `record` was created with, compared in constant time so the answer's timing reveals nothing. */
-  static tokenMatches(record: SessionRecord, token: string | undefined): boolean {
+  /**
+   * Whether `token` hashes to `tokenHash` (a session's, or the instructor's secret's), compared in
+   * constant time so the answer's timing reveals nothing.
+   */
+  static tokenMatches(tokenHash: string, token: string | undefined): boolean {
     if (token === undefined) return false;
-    const expected = Buffer.from(record.tokenHash, 'hex');
+    const expected = Buffer.from(tokenHash, 'hex');
     const given = Buffer.from(SessionStore.hashToken(token), 'hex');
     // timingSafeEqual throws on buffers of different lengths; a stored hash of another length is corrupt and matches nothing.
     return expected.length === given.length && timingSafeEqual(expected, given);

@@ -213,10 +213,10 @@ describe('SessionStore', () => {
 
   it('tokenMatches accepts only the token the session was created with', () => {
     const record = session('s1', 1000, { tokenHash: SessionStore.hashToken('right-token') });
-    assert.equal(SessionStore.tokenMatches(record, 'right-token'), true);
-    assert.equal(SessionStore.tokenMatches(record, 'wrong-token'), false);
-    assert.equal(SessionStore.tokenMatches(record, ''), false);
-    assert.equal(SessionStore.tokenMatches(record, undefined), false);
-    assert.equal(SessionStore.tokenMatches({ ...record, tokenHash: 'not-hex' }, 'right-token'), false);
+    assert.equal(SessionStore.tokenMatches(record.tokenHash, 'right-token'), true);
+    assert.equal(SessionStore.tokenMatches(record.tokenHash, 'wrong-token'), false);
+    assert.equal(SessionStore.tokenMatches(record.tokenHash, ''), false);
+    assert.equal(SessionStore.tokenMatches(record.tokenHash, undefined), false);
+    assert.equal(SessionStore.tokenMatches('not-hex', 'right-token'), false);
   });
 });
