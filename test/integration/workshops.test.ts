@@ -289,6 +289,11 @@ describe('workshops', { skip }, () => {
       // The learner's terminal keeps its own size: the mirror's hello did not resize it.
       learner.send('stty size\r');
       await learner.waitFor(/30 100/);
+      // A mirror that never acknowledges output never holds the learner's shell back (4.6 MB, past the 2 MiB watermark).
+      mirror.ackEvery = Infinity;
+      const mark = learner.output.length;
+      learner.send('seq 1 600000; echo flood-$((40+2))-done\r');
+      await learner.waitFor(/flood-42-done\r\n/, 60_000, mark);
       await Promise.all([learner.close(), mirror.close()]);
       const byLearner = await TerminalClient.connect({
         url: `${lab.baseUrl.replace(/^http/, 'ws')}/api/workshops/${w.id}/learners/${ada.id}/terminal`,
