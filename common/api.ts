@@ -7,6 +7,12 @@ export interface LabSummary {
   readonly title: string;
   readonly summary: string;
   readonly steps: number;
+  /** About how long the lab takes, when its author says. */
+  readonly minutes?: number;
+  /** Steps that are challenges: a goal to reach without given commands. */
+  readonly challenges: number;
+  /** The containers a session of it starts, by name. */
+  readonly hosts: readonly string[];
 }
 
 export interface SessionCreated {
@@ -31,8 +37,19 @@ export interface StepState {
   readonly hasCheck: boolean;
   /** The step's markdown rendered to HTML, with this session's variables filled in. */
   readonly html: string;
-  /** What a learner would type to complete the step, variables filled in; the page hides it behind "Show solution". */
+  /**
+   * What a learner would type to complete the step, variables filled in; the page hides it behind
+   * "Show solution". Always empty for a challenge: its answer is not sent.
+   */
   readonly solution: readonly string[];
+  /** Present on a challenge step: how many hints it has, and those revealed so far (HTML). */
+  readonly challenge?: ChallengeHints;
+}
+
+/** A challenge's hints, and `POST /api/sessions/:id/steps/:step/hints`'s answer (one more revealed). */
+export interface ChallengeHints {
+  readonly hints: number;
+  readonly revealed: readonly string[];
 }
 
 export interface SessionState {
@@ -130,6 +147,8 @@ export interface LearnerStep {
   /** Checks of this step that failed since it last passed (or ever, if it never did). */
   readonly failures: number;
   readonly lastCheckedAt?: number;
+  /** Hints of this challenge step the learner revealed; absent when none. */
+  readonly hints?: number;
 }
 
 export interface LearnerView {
@@ -182,6 +201,7 @@ export type WorkshopEvent =
       readonly passed: boolean;
       readonly message: string;
     }
+  | { readonly type: 'hint'; readonly at: number; readonly name: string; readonly sessionId: string; readonly step: string; readonly revealed: number }
   | { readonly type: 'reset'; readonly at: number; readonly name: string; readonly sessionId: string; readonly keptProgress: boolean }
   | { readonly type: 'removed'; readonly at: number; readonly name: string; readonly sessionId: string; readonly reason: string }
   | { readonly type: 'pool'; readonly at: number; readonly wanted: number; readonly ready: number }

@@ -81,6 +81,7 @@ describe('a learner completes the IPVS intro lab in the browser', { skip }, () =
   let browser: Browser;
   let page: Page;
   let vip = '';
+  let nginx2 = '';
 
   before(async () => {
     browser = await launchBrowser();
@@ -106,9 +107,12 @@ describe('a learner completes the IPVS intro lab in the browser', { skip }, () =
     await page.waitForFunction(() => document.querySelector('.xterm-rows')?.textContent?.includes('root@host'));
     assert.equal(await page.textContent('#lab-title'), 'IPVS: your first virtual service');
     assert.equal(await currentStep(page), 'intro');
-    assert.match((await page.textContent('#progress-text')) ?? '', /Step 1 of 7 · 0 done/);
+    assert.match((await page.textContent('#progress-text')) ?? '', /Step 1 of 8 · 0 done/);
     vip = (await page.locator('#step table').last().locator('td').nth(1).textContent())?.trim() ?? '';
     assert.match(vip, /^\d+\.\d+\.\d+\.\d+$/, 'the intro names the host container address');
+    // Rows host, nginx-1, nginx-2; three cells each: nginx-2's address is the eighth cell.
+    nginx2 = (await page.locator('#step table').last().locator('td').nth(7).textContent())?.trim() ?? '';
+    assert.match(nginx2, /^\d+\.\d+\.\d+\.\d+$/, 'the intro names nginx-2 address');
   });
 
   it('installs ipvsadm with the Run buttons and passes the check', async () => {
@@ -183,10 +187,29 @@ describe('a learner completes the IPVS intro lab in the browser', { skip }, () =
     const traffic = await check(page);
     assert.equal(traffic.passed, true, traffic.text);
     assert.match(traffic.text, /nginx-1/);
+
+    // The challenge: no Run buttons, a hint on request, and the learner's own command.
+    await page.click('#next');
+    assert.equal(await currentStep(page), 'challenge');
+    assert.equal(await page.locator('#step button.run').count(), 0, 'a challenge gives no commands to run');
+    const notYet = await check(page);
+    assert.equal(notYet.passed, false);
+    assert.match(notYet.text, /has weight 1; this step asks for 0/);
+    await page.click('#step button.show-hint');
+    await page.waitForSelector('#step .hint-list > li');
+    assert.match((await page.textContent('#step .hint-list')) ?? '', /Hint 1/);
+    const drain = `ipvsadm -e -t ${vip}:80 -r ${nginx2}:80 -m -w 0`;
+    await page.click('#terminal');
+    const beforeDrain = await screenLines(page);
+    await page.keyboard.type(`${drain}\n`);
+    await waitForCommandDone(page, drain, beforeDrain);
+    const drained = await check(page);
+    assert.equal(drained.passed, true, drained.text);
+
     await page.click('#next');
     assert.equal((await check(page)).passed, true);
-    assert.equal(await page.locator('#progress button.passed').count(), 7);
-    assert.match((await page.textContent('#progress-text')) ?? '', /Step 7 of 7 · 7 done/);
+    assert.equal(await page.locator('#progress button.passed').count(), 8);
+    assert.match((await page.textContent('#progress-text')) ?? '', /Step 8 of 8 · 8 done/);
     await page.screenshot({ path: 'test-results/intro-lab-done.png' });
   });
 
@@ -194,7 +217,7 @@ describe('a learner completes the IPVS intro lab in the browser', { skip }, () =
     await page.reload();
     await page.waitForSelector('#terminal-state[data-state="connected"]');
     assert.equal(await currentStep(page), 'done');
-    assert.equal(await page.locator('#progress button.passed').count(), 7);
+    assert.equal(await page.locator('#progress button.passed').count(), 8);
     await page.waitForFunction(() => /nginx [12]/.test(document.querySelector('.xterm-rows')?.textContent ?? ''));
   });
 });

@@ -42,7 +42,7 @@ describe('intro lab checks on real IPVS', { skip }, () => {
   const judgeTraffic = async () => {
     const live = lab.server.sessionManager!.lookup(session.id);
     const traffic = live.lab.steps.find((s) => s.id === 'traffic')!;
-    const judge = traffic.checks.filter((c): c is Extract<CheckSpec, { kind: 'round-robin-traffic' }> => c.kind === 'round-robin-traffic');
+    const judge = traffic.checks.filter((c): c is Extract<CheckSpec, { kind: 'traffic' }> => c.kind === 'traffic');
     assert.equal(judge.length, 1);
     return runChecks(judge, live.checkContext());
   };

@@ -32,7 +32,7 @@ describe('session lifecycle on a real engine', { skip: await engineSkipReason() 
     assert.equal(r.status, 200);
     const intro = r.body.find((l) => l.id === 'ipvs-intro');
     assert.ok(intro, 'ipvs-intro is listed');
-    assert.equal(intro.steps, 7);
+    assert.equal(intro.steps, 8);
   });
 
   it('starts the three containers and the checker on a private network', async () => {
@@ -44,7 +44,7 @@ describe('session lifecycle on a real engine', { skip: await engineSkipReason() 
     assert.equal(state.lab, 'ipvs-intro');
     assert.deepEqual(
       state.steps.map((s) => s.id),
-      ['intro', 'install', 'backends', 'service', 'real-servers', 'traffic', 'done'],
+      ['intro', 'install', 'backends', 'service', 'real-servers', 'traffic', 'challenge', 'done'],
     );
     assert.ok(state.steps.every((s) => !s.passed));
     for (const host of ['host', 'nginx-1', 'nginx-2']) assert.match(state.variables[`${host}.ip`] ?? '', /^\d+\.\d+\.\d+\.\d+$/);

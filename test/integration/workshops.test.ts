@@ -161,7 +161,7 @@ describe('workshops', { skip }, () => {
       assert.deepEqual(view.learners, []);
       assert.deepEqual(
         view.steps.map((s) => s.id),
-        ['intro', 'install', 'backends', 'service', 'real-servers', 'traffic', 'done'],
+        ['intro', 'install', 'backends', 'service', 'real-servers', 'traffic', 'challenge', 'done'],
       );
     });
 
@@ -253,9 +253,9 @@ describe('workshops', { skip }, () => {
       assert.match(res.headers.get('content-type') ?? '', /^text\/csv/);
       assert.match(res.headers.get('content-disposition') ?? '', new RegExp(`attachment; filename="?${w.code}-ipvs-intro-results\\.csv"?$`));
       const lines = (await res.text()).split('\r\n');
-      assert.equal(lines[0], 'name,intro,install,backends,service,real-servers,traffic,done');
-      assert.match(lines[1]!, /^Ada,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,,,,,,$/);
-      assert.equal(lines[2], 'Bob,,,,,,,');
+      assert.equal(lines[0], 'name,intro,install,backends,service,real-servers,traffic,challenge,done');
+      assert.match(lines[1]!, /^Ada,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,,,,,,,$/);
+      assert.equal(lines[2], 'Bob,,,,,,,,');
     });
 
     it('is full at its seat limit, and says so', async () => {

@@ -14,3 +14,24 @@ export function fixture(name: string): string {
 export function kernelFixture(name: string): string {
   return fixture(path.join('kernel-6.1', name));
 }
+
+/**
+ * The kernel's captured scheduler sequences (`scheduler-sequences.txt`), by label: `rr` →
+ * `['nginx-2', 'nginx-1', …]`, with each `nginx N` body named as its backend `nginx-N`.
+ */
+const schedulerSequences = new Map(
+  kernelFixture('scheduler-sequences.txt')
+    .split('\n')
+    .filter((line) => line.includes(':'))
+    .map((line) => {
+      const [label = '', answers = ''] = line.split(':');
+      return [label.trim(), [...answers.matchAll(/nginx (\d+)/g)].map((m) => `nginx-${m[1] ?? ''}`)] as const;
+    }),
+);
+
+/** One captured sequence by its label (`wrr (weights 3,1)`); fails the test when there is none. */
+export function capturedSchedule(label: string): string[] {
+  const sequence = schedulerSequences.get(label);
+  if (sequence === undefined || sequence.length === 0) throw new Error(`no sequence "${label}" in scheduler-sequences.txt`);
+  return [...sequence];
+}

@@ -1,5 +1,6 @@
 import type {
   ApiError,
+  ChallengeHints,
   CheckResult,
   LabSummary,
   ServerStatus,
@@ -74,6 +75,9 @@ export const api = {
   ticket: (id: string, token: string) => call<TerminalTicket>('POST', `/api/sessions/${encodeURIComponent(id)}/terminal-tickets`, token),
   check: (id: string, token: string, stepId: string) =>
     call<CheckResult>('POST', `/api/sessions/${encodeURIComponent(id)}/steps/${encodeURIComponent(stepId)}/check`, token),
+  /** Reveals one more hint of a challenge step; answers every hint revealed so far (the same again after the last). */
+  hint: (id: string, token: string, stepId: string) =>
+    call<ChallengeHints>('POST', `/api/sessions/${encodeURIComponent(id)}/steps/${encodeURIComponent(stepId)}/hints`, token),
 
   // ---- workshops: learners ----
   workshopByCode: (code: string) => call<WorkshopPublic>('GET', `/api/workshops/by-code/${encodeURIComponent(code)}`),

@@ -271,6 +271,7 @@ function showLive(state: EventStreamState | undefined, detail?: string): void {
 function onEvent(event: WorkshopEvent): void {
   if (event.type === 'ended')
     return ended(`The workshop "${view?.title ?? selectedId}" ended at ${clockTime(event.at)}; its learners' containers are being removed.`);
+  // Every other event (a join, a check, a hint revealed, a reset…) changes the grid: one coalesced refetch redraws it.
   scheduleRefresh();
 }
 
@@ -453,29 +454,48 @@ function action(label: 'Watch' | 'Reset' | 'Remove', name: string, learner: Lear
   return button;
 }
 
+/** "💡2" for the eyes, "2 hints used" for screen readers; nothing when the learner used none. */
+function hintsUsed(step: LearnerStep | undefined): { text: string; mark: Node[] } {
+  const n = step?.hints ?? 0;
+  if (n === 0) return { text: '', mark: [] };
+  const text = `${n} hint${n === 1 ? '' : 's'} used`;
+  return {
+    text,
+    mark: [attrs(el('span', { className: 'hints-used' }, `💡${n}`), { 'aria-hidden': 'true' }), el('span', { className: 'visually-hidden' }, ` ${text}`)],
+  };
+}
+
 /** One learner's state on one step; the symbols carry the meaning, the colours only repeat it. */
 function stepCell(learner: LearnerView, name: string, def: { id: string; title: string }, step: LearnerStep | undefined): HTMLTableCellElement {
   const state = step?.passed ? 'passed' : step && step.failures > 0 ? 'failed' : 'none';
   const td = el('td', { className: `step ${state}` });
   td.dataset.step = def.id;
   td.dataset.state = state;
+  const hints = hintsUsed(step);
+  if (hints.text) td.dataset.hints = String(step?.hints);
   if (!step || state === 'none') {
-    td.append(attrs(el('span', {}, '·'), { 'aria-hidden': 'true' }), el('span', { className: 'visually-hidden' }, 'not tried'));
+    // Hints but no check yet: the learner is at work on the challenge, which the instructor wants to see.
+    td.append(
+      attrs(el('span', {}, '·'), { 'aria-hidden': 'true' }),
+      el('span', { className: 'visually-hidden' }, hints.text ? 'not checked yet' : 'not tried'),
+      ...hints.mark,
+    );
+    if (hints.text) td.title = `${def.title}: not checked yet; ${hints.text}`;
     return td;
   }
   const failures = `failed ${step.failures} time${step.failures === 1 ? '' : 's'}`;
   const detail =
-    state === 'passed'
+    (state === 'passed'
       ? `${def.title}: passed at ${clockTime(step.passedAt ?? 0)}${step.failures > 0 ? `, then ${failures} since; last: ${step.lastMessage ?? ''}` : ''}`
-      : `${def.title}: ${failures}; last: ${step.lastMessage ?? 'no message'}`;
+      : `${def.title}: ${failures}; last: ${step.lastMessage ?? 'no message'}`) + (hints.text ? `; ${hints.text}` : '');
   td.title = detail;
   const text = state === 'passed' ? `✓ ${clockTime(step.passedAt ?? 0)}${step.failures > 0 ? ` ✗${step.failures}` : ''}` : `✗ ${step.failures}`;
   if (step.failures === 0) {
-    td.append(text);
+    td.append(text, ...hints.mark);
     return td;
   }
   // What is not on screen (the failure message) must be reachable by keyboard: a focusable control that shows it.
-  const reveal = attrs(el('button', { type: 'button', className: 'cell-button' }, text), { 'aria-label': `${name}, ${detail}` });
+  const reveal = attrs(el('button', { type: 'button', className: 'cell-button' }, text, ...hints.mark), { 'aria-label': `${name}, ${detail}` });
   reveal.dataset.key = `${learner.sessionId}:step:${def.id}`;
   reveal.dataset.detail = `${name} · ${detail}`;
   td.append(reveal);

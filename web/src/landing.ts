@@ -74,7 +74,7 @@ async function start(lab: LabSummary, button: HTMLButtonElement, note: HTMLEleme
   const started = Date.now();
   const tick = () => {
     note.className = 'starting';
-    note.textContent = `Starting your containers (host, nginx-1, nginx-2) and your shell… ${Math.round((Date.now() - started) / 1000)} s`;
+    note.textContent = `Starting your containers (${lab.hosts.join(', ')}) and your shell… ${Math.round((Date.now() - started) / 1000)} s`;
   };
   tick();
   const timer = setInterval(tick, 1000);
@@ -91,24 +91,26 @@ async function start(lab: LabSummary, button: HTMLButtonElement, note: HTMLEleme
   }
 }
 
+/** "7 steps · about 25 min · includes a challenge": what a learner weighs before starting. */
+function labMeta(lab: LabSummary): HTMLParagraphElement {
+  const parts = [el('span', { className: 'lab-steps' }, `${lab.steps} step${lab.steps === 1 ? '' : 's'}`)];
+  if (lab.minutes !== undefined) parts.push(el('span', { className: 'lab-duration' }, `about ${lab.minutes} min`));
+  if (lab.challenges > 0)
+    parts.push(el('span', { className: 'lab-challenges' }, lab.challenges === 1 ? 'includes a challenge' : `${lab.challenges} challenges`));
+  return el('p', { className: 'meta' }, ...parts.flatMap((part, i) => (i === 0 ? [part] : [' · ', part])));
+}
+
 async function main(): Promise<void> {
   void pollStatus();
   const labs = await api.labs();
+  // In the server's order, which is the order a learner should take them in.
   labsBox.replaceChildren(
     ...labs.map((lab) => {
       const note = el('p', { className: 'note' });
       const button = el('button', { className: 'start primary', type: 'button', disabled: status?.state !== 'ready' }, 'Start this lab');
       button.dataset.lab = lab.id;
       button.addEventListener('click', () => void start(lab, button, note));
-      return el(
-        'div',
-        { className: 'lab-card' },
-        el('h2', {}, lab.title),
-        el('p', {}, lab.summary),
-        el('p', { className: 'meta' }, `${lab.steps} steps`),
-        button,
-        note,
-      );
+      return el('div', { className: 'lab-card' }, el('h2', {}, lab.title), el('p', {}, lab.summary), labMeta(lab), button, note);
     }),
   );
   applyOpenSessions();

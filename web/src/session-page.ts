@@ -1,6 +1,6 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
-import type { CheckResult, SessionState } from '../../common/api.js';
+import type { ChallengeHints, CheckResult, SessionState, StepState } from '../../common/api.js';
 import type { NoticeMessage } from '../../common/protocol.js';
 import { api, ApiCallError } from './api-client.js';
 import { attrs, clockTime, copyText, el } from './dom.js';
@@ -108,6 +108,83 @@ const refit = () => {
 new ResizeObserver(refit).observe($<HTMLDivElement>('terminal'));
 refit();
 
+// ---- challenges ---------------------------------------------------------------------------------
+
+/** The "Challenge" label, in the step's heading when it has one: the learner must know no commands are coming. */
+function markChallenge(): void {
+  const badge = el('span', { className: 'challenge-badge' }, 'Challenge');
+  const heading = stepBox.querySelector('h1, h2');
+  if (heading) heading.append(' ', badge);
+  else stepBox.prepend(el('p', {}, badge));
+}
+
+/** One revealed hint; its HTML was rendered by the server from the lab's markdown, raw HTML disabled. */
+function hintItem(html: string, index: number): HTMLLIElement {
+  const body = el('div', { className: 'hint-body' });
+  body.innerHTML = html;
+  return el('li', { className: 'hint-item' }, el('strong', { className: 'hint-label' }, `Hint ${index + 1}`), body);
+}
+
+/** What sits under the hints: the button for the next one, or, once all are out, a line saying so. */
+function hintControl(stepId: string, hints: ChallengeHints): HTMLElement {
+  const left = hints.hints - hints.revealed.length;
+  if (left <= 0)
+    // Focusable from script only: the button the learner pressed is gone, and the focus lands here instead.
+    return attrs(el('p', { className: 'hints-done', tabIndex: -1 }, hints.hints === 1 ? 'The hint is shown' : `All ${hints.hints} hints shown`), {
+      'data-control': 'hints',
+    });
+  const button = attrs(el('button', { type: 'button', className: 'show-hint' }, `Show a hint (${left} of ${hints.hints} left)`), { 'data-control': 'hints' });
+  button.addEventListener('click', () => void revealHint(stepId, button));
+  return button;
+}
+
+/**
+ * A challenge's hints: those revealed so far, in a list that announces the ones added later
+ * (a polite live region, so a hint does not cut into what a screen reader is saying), and the
+ * button for the next.
+ */
+function hintsBlock(step: StepState, hints: ChallengeHints): HTMLElement {
+  const list = attrs(el('ol', { className: 'hint-list' }, ...hints.revealed.map(hintItem)), { 'aria-live': 'polite' });
+  const error = attrs(el('p', { className: 'error hint-error' }), { 'aria-live': 'polite' });
+  const intro = el(
+    'p',
+    { className: 'hints-intro' },
+    'A challenge gives the goal, not the commands: Check tells you when you have reached it. Stuck? Hints come one at a time.',
+  );
+  const section = attrs(el('section', { className: 'hints' }, intro, list, error, hintControl(step.id, hints)), { 'aria-label': 'Hints' });
+  section.dataset.step = step.id;
+  return section;
+}
+
+/** The hints section of challenge step `stepId`, if that step is on screen. */
+const shownHints = (stepId: string) => stepBox.querySelector<HTMLElement>(`section.hints[data-step="${CSS.escape(stepId)}"]`);
+
+/** Asks for one more hint and adds what is new; the hints shown before stay put, so only the new one is announced. */
+async function revealHint(stepId: string, button: HTMLButtonElement): Promise<void> {
+  // aria-disabled rather than disabled: a disabled button drops the keyboard focus.
+  if (button.getAttribute('aria-disabled') === 'true') return;
+  button.setAttribute('aria-disabled', 'true');
+  shownHints(stepId)?.querySelector('.hint-error')?.replaceChildren();
+  try {
+    const hints = await api.hint(sessionId, token, stepId);
+    state = { ...state, steps: state.steps.map((s) => (s.id === stepId ? { ...s, challenge: hints } : s)) };
+    // Looked up again: the learner may have left the step (and come back to a new section) meanwhile.
+    const section = shownHints(stepId);
+    if (!section) return;
+    const list = section.querySelector('.hint-list')!;
+    const had = list.children.length;
+    list.append(...hints.revealed.slice(had).map((html, i) => hintItem(html, had + i)));
+    const focused = document.activeElement === button;
+    const control = hintControl(stepId, hints);
+    section.querySelector('[data-control="hints"]')?.replaceWith(control);
+    if (focused) control.focus();
+  } catch (e) {
+    const message = e instanceof ApiCallError && e.status === 410 ? `This session has ended: ${e.message}` : `Could not show a hint: ${(e as Error).message}`;
+    shownHints(stepId)?.querySelector('.hint-error')?.replaceChildren(message);
+    button.removeAttribute('aria-disabled');
+  }
+}
+
 // ---- steps --------------------------------------------------------------------------------------
 
 function showResult(result: CheckResult | undefined): void {
@@ -126,11 +203,14 @@ function renderProgress(): void {
   progressList.replaceChildren(
     ...state.steps.map((s, i) => {
       const li = document.createElement('li');
-      const b = document.createElement('button');
-      b.type = 'button';
-      b.textContent = String(i + 1);
-      b.title = `${s.title}${s.passed ? ' (done)' : ''}`;
+      const b = el('button', { type: 'button', title: `${s.title}${s.challenge ? ' (challenge)' : ''}${s.passed ? ' (done)' : ''}` }, String(i + 1));
       b.dataset.step = s.id;
+      // A mark of its own shape, and words for screen readers: the colour of a circle says "done" already.
+      if (s.challenge)
+        b.append(
+          attrs(el('span', { className: 'challenge-mark' }, '★'), { 'aria-hidden': 'true' }),
+          el('span', { className: 'visually-hidden' }, ' (challenge)'),
+        );
       if (s.passed) b.classList.add('passed');
       if (i === current) b.setAttribute('aria-current', 'step');
       b.addEventListener('click', () => show(i));
@@ -171,7 +251,12 @@ function show(index: number): void {
   localStorage.setItem(stepKey, String(current));
   const step = state.steps[current]!;
   stepBox.innerHTML = step.html; // rendered by the server from the lab's markdown, raw HTML disabled
-  if (step.solution.length > 0) stepBox.append(solutionBlock(step.solution));
+  if (step.challenge) {
+    markChallenge();
+    stepBox.append(hintsBlock(step, step.challenge));
+  }
+  // A challenge never has a solution (the server keeps it); an empty fold would promise one.
+  else if (step.solution.length > 0) stepBox.append(solutionBlock(step.solution));
   stepBox.dataset.step = step.id;
   stepBox.scrollTop = 0;
   checkButton.textContent = step.hasCheck ? 'Check' : 'Mark as done';

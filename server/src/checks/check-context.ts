@@ -21,8 +21,14 @@ export function fail(message: string, details?: Record<string, unknown>): CheckR
   return details ? { passed: false, message, details } : { passed: false, message };
 }
 
+/** The session's host that has this address, if one does. */
+export function hostNameOf(address: string, hostIps: ReadonlyMap<string, string>): string | undefined {
+  for (const [name, ip] of hostIps) if (ip === address) return name;
+  return undefined;
+}
+
 /** `172.18.0.3:80 (nginx-2)` when the address belongs to a host of the session. */
 export function nameEndpoint(endpoint: string, address: string, hostIps: ReadonlyMap<string, string>): string {
-  for (const [name, ip] of hostIps) if (ip === address) return `${endpoint} (${name})`;
-  return endpoint;
+  const name = hostNameOf(address, hostIps);
+  return name === undefined ? endpoint : `${endpoint} (${name})`;
 }

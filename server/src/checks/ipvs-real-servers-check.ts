@@ -10,7 +10,8 @@ const FORWARD_FLAG: Readonly<Record<ForwardingMethod, string>> = { Masq: '-m', R
 
 /**
  * The service must have exactly the wanted real servers, each with the wanted forwarding method
- * and a weight above 0 (weight 0 is a quiesced server: it gets no new connections).
+ * and the wanted weight, or, when the step names no weights, a weight above 0 (weight 0 is a
+ * quiesced server: it gets no new connections).
  */
 export async function runIpvsRealServersCheck(check: IpvsRealServersCheck, ctx: CheckContext): Promise<CheckResult> {
   const wanted = parseServiceAddress(check.service);
@@ -63,15 +64,24 @@ export async function runIpvsRealServersCheck(check: IpvsRealServersCheck, ctx: 
         details,
       );
     }
-    if (r.weight === 0) {
+    const wantedWeight = check.weights?.[wantedServers.findIndex((w) => w.address === r.address && w.port === r.port)];
+    if (wantedWeight !== undefined && r.weight !== wantedWeight) {
+      const effect = wantedWeight === 0 ? ' (weight 0 takes it out of rotation but keeps its open connections)' : '';
+      return fail(
+        `Real server ${name(r.address, r.port)} has weight ${r.weight}; this step asks for ${wantedWeight}${effect}: set it with ipvsadm -e ${svc} -r ${formatEndpoint(r.address, r.port)} ${FORWARD_FLAG[check.forward]} -w ${wantedWeight}.`,
+        details,
+      );
+    }
+    if (wantedWeight === undefined && r.weight === 0) {
       return fail(
         `Real server ${name(r.address, r.port)} has weight 0, so it gets no new connections: set it with ipvsadm -e ${svc} -r ${formatEndpoint(r.address, r.port)} ${FORWARD_FLAG[check.forward]} -w 1.`,
         details,
       );
     }
   }
+  const weights = check.weights ? ` and weights ${check.weights.join(', ')}` : '';
   return pass(
-    `${formatService(wanted)} has ${wantedServers.length === 1 ? 'its backend' : `all ${wantedServers.length} backends`} with ${check.forward} forwarding.`,
+    `${formatService(wanted)} has ${wantedServers.length === 1 ? 'its backend' : `all ${wantedServers.length} backends`} with ${check.forward} forwarding${weights}.`,
     details,
   );
 }

@@ -7,7 +7,7 @@ import { runFileCheck } from './file-check.js';
 import { runIpvsRealServersCheck } from './ipvs-real-servers-check.js';
 import { runIpvsServiceCheck } from './ipvs-service-check.js';
 import { IpvsUnavailableError } from './read-ipvs-table.js';
-import { runRoundRobinTrafficCheck } from './round-robin-traffic-check.js';
+import { runTrafficCheck } from './traffic-check.js';
 import { ExecTimeoutError, HostDownError } from '../runtime/runtime.js';
 import { IpvsParseError } from '../ipvs/ipvs-parse-error.js';
 
@@ -24,8 +24,8 @@ async function runOne(check: CheckSpec, ctx: CheckContext): Promise<CheckResult>
       return runIpvsServiceCheck(check, ctx);
     case 'ipvs-real-servers':
       return runIpvsRealServersCheck(check, ctx);
-    case 'round-robin-traffic':
-      return runRoundRobinTrafficCheck(check, ctx);
+    case 'traffic':
+      return runTrafficCheck(check, ctx);
     case 'file':
       return runFileCheck(check, ctx);
   }

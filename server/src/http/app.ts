@@ -75,7 +75,15 @@ export function createApp(options: AppOptions): express.Express {
   });
   app.use(express.json({ limit: '16kb' }));
 
-  const summaries: LabSummary[] = options.labs.map((l) => ({ id: l.id, title: l.title, summary: l.summary, steps: l.steps.length }));
+  const summaries: LabSummary[] = options.labs.map((l) => ({
+    id: l.id,
+    title: l.title,
+    summary: l.summary,
+    steps: l.steps.length,
+    ...(l.minutes !== undefined && { minutes: l.minutes }),
+    challenges: l.steps.filter((s) => s.challenge).length,
+    hosts: l.hosts.map((h) => h.name),
+  }));
   const readySessions = (): SessionManager => {
     const sessions = options.sessions();
     if (!sessions) throw new HttpError(503, options.status().message);
@@ -128,6 +136,21 @@ export function createApp(options: AppOptions): express.Express {
       );
     options.log.info('check', { sessionId: session.id, step: routeParam(req, 'stepId'), passed: result.passed, ms: result.elapsedMs });
     res.json(result);
+  });
+
+  app.post('/api/sessions/:id/steps/:stepId/hints', (req, res) => {
+    const session = authenticated(req);
+    const stepId = routeParam(req, 'stepId');
+    const hints = session.revealHint(stepId);
+    if (!hints) {
+      const challenges = session.lab.steps.filter((s) => s.challenge).map((s) => s.id);
+      throw new HttpError(
+        404,
+        `step ${JSON.stringify(stepId)} of lab ${session.lab.id} is not a challenge with hints; ${challenges.length ? `challenges: ${challenges.join(', ')}` : 'it has none'}`,
+      );
+    }
+    options.log.info('hint', { sessionId: session.id, step: stepId, revealed: hints.revealed.length, of: hints.hints });
+    res.json(hints);
   });
 
   app.delete('/api/sessions/:id', async (req, res) => {

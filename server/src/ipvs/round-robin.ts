@@ -55,16 +55,7 @@ export function judgeRoundRobin(sequence: readonly string[], backends: readonly 
   if (requested < backends.length) {
     throw new RangeError(`judgeRoundRobin: ${backends.length} backends need at least ${backends.length} requests, got ${requested}`);
   }
-  if (sequence.length > requested) {
-    throw new RangeError(`judgeRoundRobin: ${sequence.length} responses for ${requested} requests`);
-  }
-  const stoppedAt = sequence.at(-1);
-  if (sequence.length < requested && !stoppedAt?.startsWith(ERROR_PREFIX)) {
-    throw new RangeError(
-      `judgeRoundRobin: ${sequence.length} of ${requested} requests were sent, so the last must have failed, ` +
-        `but it is ${JSON.stringify(stoppedAt ?? 'missing')}`,
-    );
-  }
+  checkSentRequests('judgeRoundRobin', sequence, requested);
 
   const counts = countAnswers(sequence, backends);
   const verdict = (passed: boolean, message: string): RoundRobinVerdict => ({
@@ -76,8 +67,7 @@ export function judgeRoundRobin(sequence: readonly string[], backends: readonly 
   const shown = showSequence(sequence);
   const total = sequence.length;
 
-  if (sequence.length < requested) return verdict(false, stoppedAtFailure(sequence, backends, requested));
-  const failure = firstFailure(sequence, backends);
+  const failure = sendingFailure(sequence, backends, requested);
   if (failure !== undefined) return verdict(false, failure);
 
   const answering = backends.filter((b) => (counts[b] ?? 0) > 0);
@@ -123,7 +113,38 @@ export function judgeRoundRobin(sequence: readonly string[], backends: readonly 
   return verdict(true, `round robin: ${total} requests went to ${joinWithAnd(backends)} in turn, ${share} (sequence: ${shown})`);
 }
 
-function countAnswers(sequence: readonly string[], backends: readonly string[]): Record<string, number> {
+/**
+ * Checks that `sequence` can be the result of sending `requested` requests with a sender that
+ * stops at the first failure: no longer than asked for, and shorter only when it ends in the
+ * `error:` entry that stopped it.
+ *
+ * @throws RangeError naming `caller` when it cannot.
+ */
+export function checkSentRequests(caller: string, sequence: readonly string[], requested: number): void {
+  if (sequence.length > requested) {
+    throw new RangeError(`${caller}: ${sequence.length} responses for ${requested} requests`);
+  }
+  const stoppedAt = sequence.at(-1);
+  if (sequence.length < requested && !stoppedAt?.startsWith(ERROR_PREFIX)) {
+    throw new RangeError(
+      `${caller}: ${sequence.length} of ${requested} requests were sent, so the last must have failed, ` +
+        `but it is ${JSON.stringify(stoppedAt ?? 'missing')}`,
+    );
+  }
+}
+
+/**
+ * The message for the first thing that went wrong while sending, whatever the scheduler: the
+ * sender stopped early at a failure, a request failed, or a reply came from no backend in
+ * `backends`. Undefined when every request was answered by one of `backends`.
+ */
+export function sendingFailure(sequence: readonly string[], backends: readonly string[], requested: number): string | undefined {
+  if (sequence.length < requested) return stoppedAtFailure(sequence, backends, requested);
+  return firstFailure(sequence, backends);
+}
+
+/** Requests answered per backend, every backend listed (0 when it never answered); see {@link RoundRobinVerdict.counts}. */
+export function countAnswers(sequence: readonly string[], backends: readonly string[]): Record<string, number> {
   const counts = new Map<string, number>(backends.map((b) => [b, 0]));
   for (const entry of sequence) {
     if (entry.startsWith(ERROR_PREFIX) || entry.startsWith(UNKNOWN_PREFIX)) continue;
@@ -174,12 +195,14 @@ function firstFailure(sequence: readonly string[], backends: readonly string[]):
   return `request ${request} was answered by ${entry}, which is not one of the backends (${backends.join(', ')})`;
 }
 
-function showSequence(sequence: readonly string[]): string {
+/** A sequence as messages show it: names separated by spaces, cut after the first 20. */
+export function showSequence(sequence: readonly string[]): string {
   const shown = sequence.slice(0, MAX_SHOWN_IN_SEQUENCE).join(' ');
   return sequence.length > MAX_SHOWN_IN_SEQUENCE ? `${shown} …` : shown;
 }
 
-function joinWithAnd(items: readonly string[]): string {
+/** `a`, `a and b`, `a, b and c`. */
+export function joinWithAnd(items: readonly string[]): string {
   if (items.length <= 1) return items.join('');
   return `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
 }

@@ -5,8 +5,8 @@ import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } fr
 import type { CheckSpec, HostSpec, Lab, StepSpec } from './lab.js';
 import { LabError, type LabProblem } from './lab-error.js';
 import { CHECK_KINDS, labSchema } from './lab-schema.js';
-import { markdownProblems } from './render-step.js';
-import { fillTemplate, findPlaceholders, hostVariableNames, lineOf, TemplateError } from './template.js';
+import { hasCommandBlock, markdownProblems } from './render-step.js';
+import { fillTemplate, findPlaceholders, hostVariableNames, lineOf, NETWORK_VARIABLE_NAMES, RESERVED_HOST_NAMES, TemplateError } from './template.js';
 import { parseEndpoint, parseServiceAddress } from '../ipvs/service-address.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
@@ -33,7 +33,8 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
 
   const source = readFileSync(yamlPath, 'utf8');
   const lineCounter = new LineCounter();
-  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // merge: a lab may write one traffic check once (&traffic) and vary it per step (<<: *traffic).
+  const doc = parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   if (doc.errors.length > 0) {
     throw new LabError(
       doc.errors.map((e) => ({ file: yamlFile, line: lineCounter.linePos(e.pos[0]).line, field: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })),
@@ -76,7 +77,9 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
   }
 
   const labVariables = data.variables ?? {};
-  const hostVariables = new Set(hostVariableNames(hostNames));
+  for (const reserved of RESERVED_HOST_NAMES)
+    if (hostNames.includes(reserved)) problem(['hosts', reserved], `host name ${reserved} is taken by the session network's variables ({{${reserved}.…}}); rename the host`);
+  const hostVariables = new Set([...hostVariableNames(hostNames), ...NETWORK_VARIABLE_NAMES]);
   const known = new Set([...hostVariables, ...Object.keys(labVariables)]);
   const checkVariables = (text: string, fieldPath: (string | number)[], allowed: ReadonlySet<string>) => {
     for (const p of findPlaceholders(text)) if (!allowed.has(p.name)) problem(fieldPath, `unknown variable {{${p.name}}}; known: ${[...allowed].sort().join(', ')}`);
@@ -111,14 +114,40 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
           problems.push({ file: rel(stepPath), line: lineOf(markdown, p.index), field: '', message: `unknown variable {{${p.name}}}; known: ${[...known].sort().join(', ')}` });
     }
     const readOnly = s.readOnly ?? false;
+    const hints = s.challenge?.hints ?? [];
+    hints.forEach((hint, j) => checkVariables(hint, ['steps', i, 'challenge', 'hints', j], known));
+    if (s.challenge) {
+      if (readOnly || checks.length === 0) problem(['steps', i, 'challenge'], `challenge ${s.id} needs checks: a challenge is a goal the server can check`);
+      // The goal only: a command block would hand the learner the answer with a Run button.
+      if (markdown && hasCommandBlock(markdown))
+        lint(['steps', i, 'file'], `challenge ${s.id} gives commands in ${s.file}: a challenge states the goal; put commands in its hints, if anywhere`);
+    }
     if (!readOnly && checks.length === 0) lint(['steps', i], `step ${s.id} has no check: give it checks, or mark it readOnly: true if it changes nothing`);
     if (checks.length > 0 && (s.solution ?? []).length === 0) lint(['steps', i], `step ${s.id} has checks but no solution: add the commands a learner would type, so the lab can be tested`);
     if (markdown) for (const p of markdownProblems(markdown)) lintProblems.push({ file: rel(stepPath), line: p.line, field: '', message: p.message });
-    return { id: s.id, title: s.title, file: s.file, markdown, checks, solution: s.solution ?? [], readOnly, mayAlreadyPass: s.mayAlreadyPass ?? false };
+    return {
+      id: s.id,
+      title: s.title,
+      file: s.file,
+      markdown,
+      checks,
+      solution: s.solution ?? [],
+      readOnly,
+      mayAlreadyPass: s.mayAlreadyPass ?? false,
+      ...(s.challenge && { challenge: { hints } }),
+    };
   });
+  if (data.minutes === undefined) lint([], 'no minutes: say about how long the lab takes, so the list of labs can show it');
 
   if (problems.length > 0) throw new LabError(problems);
-  return { id, dir: absDir, title: data.title, summary: data.summary, hosts, outside: data.network?.outside ?? false, variables: labVariables, steps, lint: lintProblems };
+  return {
+    id,
+    dir: absDir,
+    title: data.title,
+    summary: data.summary,
+    order: data.order ?? DEFAULT_ORDER,
+    ...(data.minutes !== undefined && { minutes: data.minutes }),
+    hosts, outside: data.network?.outside ?? false, variables: labVariables, steps, lint: lintProblems };
 }
 
 /**
@@ -129,7 +158,7 @@ export function loadLabs(labsDir: string, options: LoadOptions): { labs: Lab[]; 
   const labs: Lab[] = [];
   const errors: LabError[] = [];
   if (!existsSync(labsDir)) return { labs, errors: [new LabError([{ file: labsDir, line: 0, field: '', message: 'labs folder does not exist' }])] };
-  for (const entry of readdirSync(labsDir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const entry of readdirSync(labsDir, { withFileTypes: true })) {
     if (!entry.isDirectory()) continue;
     try {
       labs.push(loadLab(path.join(labsDir, entry.name), options));
@@ -138,14 +167,22 @@ export function loadLabs(labsDir: string, options: LoadOptions): { labs: Lab[]; 
       else throw e;
     }
   }
+  // The order a learner should take them in, as the authors set it; the id breaks ties.
+  labs.sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
+  errors.sort((a, b) => (a.problems[0]?.file ?? '').localeCompare(b.problems[0]?.file ?? ''));
   return { labs, errors };
 }
 
 // ---- helpers -------------------------------------------------------------------------------------
 
+/** Labs that do not say where they belong come after those that do. */
+const DEFAULT_ORDER = 1000;
+
 interface LabYaml {
   title: string;
   summary: string;
+  order?: number;
+  minutes?: number;
   hosts: Record<
     string,
     {
@@ -160,7 +197,11 @@ interface LabYaml {
   >;
   network?: { outside?: boolean };
   variables?: Record<string, string>;
-  steps: { id: string; title: string; file: string; checks?: Record<string, Record<string, unknown>>[]; solution?: string[]; readOnly?: boolean; mayAlreadyPass?: boolean }[];
+  steps: { id: string; title: string; file: string; checks?: Record<string, Record<string, unknown>>[]; solution?: string[];
+    readOnly?: boolean;
+    mayAlreadyPass?: boolean;
+    challenge?: { hints: string[] };
+  }[];
 }
 
 function toCheckSpec(
@@ -169,17 +210,41 @@ function toCheckSpec(
   hostNames: readonly string[],
   problem: (p: (string | number)[], m: string) => void,
 ): CheckSpec {
-  const [kind, body] = Object.entries(entry)[0] as [CheckSpec['kind'], Record<string, unknown>];
+  const [kind, body] = Object.entries(entry)[0] as [CheckSpec['kind'] | 'round-robin-traffic', Record<string, unknown>];
   const hostField = kind === 'round-robin-traffic' ? 'from' : 'host';
   const host = body[hostField] as string;
-  if (!hostNames.includes(host)) problem([...fieldPath, kind, hostField], `host ${host} is not defined in hosts (${hostNames.join(', ')})`);
-  if (kind === 'round-robin-traffic') {
-    for (const b of Object.keys(body.backends as object))
-      if (!hostNames.includes(b)) problem([...fieldPath, kind, 'backends', b], `backend ${b} is not defined in hosts (${hostNames.join(', ')})`);
+  const knownHost = (field: (string | number)[], name: string, what: string) => {
+    if (!hostNames.includes(name)) problem([...fieldPath, kind, ...field], `${what} ${name} is not defined in hosts (${hostNames.join(', ')})`);
+  };
+  knownHost([hostField], host, 'host');
+  if (kind === 'round-robin-traffic' || kind === 'traffic') {
+    for (const b of Object.keys(body.backends as object)) knownHost(['backends', b], b, 'backend');
+    const from = (body.from as string | undefined) ?? host;
+    if (kind === 'traffic') knownHost(['from'], from, 'host');
     const requests = (body.requests as number | undefined) ?? 12;
     const backendCount = Object.keys(body.backends as object).length;
-    if (requests < 2 * backendCount) problem([...fieldPath, kind, 'requests'], `${requests} requests cannot show round robin over ${backendCount} backends; use at least ${2 * backendCount}`);
-    return { kind, from: host, url: body.url as string, requests, backends: body.backends as Record<string, string> };
+    const scheduler = kind === 'traffic' ? (body.scheduler as string) : 'rr';
+    // Round robin over n backends shows itself only after each came round at least twice.
+    if (scheduler === 'rr' && requests < 2 * backendCount)
+      problem([...fieldPath, kind, 'requests'], `${requests} requests cannot show round robin over ${backendCount} backends; use at least ${2 * backendCount}`);
+    // The old spelling: round robin, judged on the replies' order alone, from the director itself.
+    return {
+      kind: 'traffic',
+      host,
+      from,
+      ...(kind === 'traffic' && { service: body.service as string }),
+      scheduler,
+      url: body.url as string,
+      requests,
+      backends: body.backends as Record<string, string>,
+      sources: (body.sources as string[] | undefined) ?? [],
+    };
+  }
+  if (kind === 'ipvs-real-servers') {
+    const servers = body.servers as string[];
+    const weights = body.weights as number[] | undefined;
+    if (weights && weights.length !== servers.length)
+      problem([...fieldPath, kind, 'weights'], `${weights.length} weights for ${servers.length} servers: give one weight per server, in the same order`);
   }
   if (kind === 'file') {
     const target = body.path as string;
@@ -212,7 +277,8 @@ function checkAddresses(check: CheckSpec, fieldPath: (string | number)[], known:
       if (!(e instanceof TemplateError)) problem([...fieldPath, ...field], (e as Error).message.replace('192.0.2.1', '<address>'));
     }
   };
-  if (check.kind === 'ipvs-service' || check.kind === 'ipvs-real-servers') attempt(['service'], check.service, parseServiceAddress);
+  if ((check.kind === 'ipvs-service' || check.kind === 'ipvs-real-servers' || check.kind === 'traffic') && check.service !== undefined)
+    attempt(['service'], check.service, parseServiceAddress);
   if (check.kind === 'ipvs-real-servers') check.servers.forEach((s, k) => attempt(['servers', k], s, parseEndpoint));
 }
 

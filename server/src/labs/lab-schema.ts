@@ -27,6 +27,7 @@ const checkSchemas = {
       service: nonEmpty,
       servers: { type: 'array', minItems: 1, items: nonEmpty },
       forward: { enum: ['Masq', 'Route', 'Tunnel'] },
+      weights: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0, maximum: 65535 } },
     },
   },
   'round-robin-traffic': {
@@ -38,6 +39,21 @@ const checkSchemas = {
       url: { type: 'string', pattern: '^https?://' },
       requests: { type: 'integer', minimum: 4, maximum: 100 },
       backends: { type: 'object', minProperties: 2, additionalProperties: nonEmpty, propertyNames: name },
+    },
+  },
+  traffic: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['host', 'service', 'scheduler', 'url', 'backends'],
+    properties: {
+      host: name,
+      from: name,
+      service: nonEmpty,
+      scheduler: { enum: ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'fo', 'ovf', 'sh', 'dh', 'mh'] },
+      url: { type: 'string', pattern: '^https?://' },
+      requests: { type: 'integer', minimum: 4, maximum: 50 },
+      backends: { type: 'object', minProperties: 2, additionalProperties: nonEmpty, propertyNames: name },
+      sources: { type: 'array', minItems: 1, maxItems: 4, items: nonEmpty },
     },
   },
   file: {
@@ -57,6 +73,8 @@ export const labSchema = {
   properties: {
     title: nonEmpty,
     summary: nonEmpty,
+    order: { type: 'integer', minimum: 0, maximum: 1000 },
+    minutes: { type: 'integer', minimum: 1, maximum: 600 },
     hosts: {
       type: 'object',
       minProperties: 1,
@@ -116,6 +134,12 @@ export const labSchema = {
           solution: { type: 'array', items: nonEmpty },
           readOnly: { type: 'boolean' },
           mayAlreadyPass: { type: 'boolean' },
+          challenge: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['hints'],
+            properties: { hints: { type: 'array', minItems: 1, maxItems: 10, items: nonEmpty } },
+          },
         },
       },
     },

@@ -54,15 +54,34 @@ export interface IpvsRealServersCheck {
   /** `address:port` of every real server the service must have, and no others. */
   readonly servers: readonly string[];
   readonly forward: 'Masq' | 'Route' | 'Tunnel';
+  /** The weight each of `servers` must have, in the same order; without it, any weight above 0. */
+  readonly weights?: readonly number[];
 }
-export interface RoundRobinTrafficCheck {
-  readonly kind: 'round-robin-traffic';
-  /** Host the requests are sent from. */
+/**
+ * Sends requests one after another and judges where they went against what the kernel's
+ * scheduler does (`round-robin-traffic` in lab.yaml is this with scheduler rr and no service).
+ * Which real server took each request comes from the director's connection table, not from the
+ * reply alone.
+ */
+export interface TrafficCheck {
+  readonly kind: 'traffic';
+  /** The director: whose IPVS table and connection table are read. */
+  readonly host: string;
+  /** Host the requests are sent from (default: the director). */
   readonly from: string;
+  /**
+   * The virtual service (`TCP 10.0.0.1:80`): its scheduler must be `scheduler`, and its real
+   * servers' weights and connection counts before the traffic decide what that scheduler does.
+   * Without it, only round robin over `backends` can be judged.
+   */
+  readonly service?: string;
+  readonly scheduler: string;
   readonly url: string;
   readonly requests: number;
   /** Backend name → the body it answers with. */
   readonly backends: Readonly<Record<string, string>>;
+  /** Source addresses to send from, in turn (`curl --interface`); none: the host's own. */
+  readonly sources: readonly string[];
 }
 /**
  * Passes when a path exists in the host's filesystem (and is executable, if asked). The engine
@@ -76,7 +95,7 @@ export interface FileCheck {
   readonly failMessage: string;
   readonly passMessage: string;
 }
-export type CheckSpec = CommandCheck | IpvsServiceCheck | IpvsRealServersCheck | RoundRobinTrafficCheck | FileCheck;
+export type CheckSpec = CommandCheck | IpvsServiceCheck | IpvsRealServersCheck | TrafficCheck | FileCheck;
 export type CheckKind = CheckSpec['kind'];
 
 export interface StepSpec {
@@ -93,6 +112,12 @@ export interface StepSpec {
   readonly readOnly: boolean;
   /** The step's check may pass before its solution runs (it observes what earlier steps built). */
   readonly mayAlreadyPass: boolean;
+  /**
+   * A challenge gives the goal, not the commands: its text has no Run buttons, its solution is
+   * never sent to the page (only `ipvs-lab test` uses it), and its hints are revealed one at a
+   * time, on request, and counted.
+   */
+  readonly challenge?: { readonly hints: readonly string[] };
 }
 
 export interface Lab {
@@ -100,6 +125,10 @@ export interface Lab {
   readonly dir: string;
   readonly title: string;
   readonly summary: string;
+  /** Where the lab sits in the list of labs: lower first, then by id. */
+  readonly order: number;
+  /** About how long a learner needs, in minutes, when the author says. */
+  readonly minutes?: number;
   readonly hosts: readonly HostSpec[];
   /** Whether the session network may reach beyond itself (by default it cannot: no internet, no engine host). */
   readonly outside: boolean;
@@ -129,8 +158,8 @@ export function checkedHosts(lab: Lab): Set<string> {
   const names = new Set<string>();
   for (const step of lab.steps)
     for (const c of step.checks) {
-      if (c.kind === 'round-robin-traffic') names.add(c.from);
-      else if (c.kind !== 'file') names.add(c.host);
+      if (c.kind === 'traffic') names.add(c.from);
+      if (c.kind !== 'file') names.add(c.host);
     }
   return names;
 }

@@ -7,10 +7,15 @@ export const COMMAND_LANGUAGES = new Set(['sh', 'bash', 'shell']);
 const md = new MarkdownIt({ html: false, linkify: true, typographer: false });
 const defaultFence = md.renderer.rules.fence!;
 
-md.renderer.rules.fence = (tokens, idx, options, env, self) => {
+interface RenderEnv {
+  /** False renders command blocks as plain code, with no Copy or Run button (a challenge's hints). */
+  readonly commands: boolean;
+}
+
+md.renderer.rules.fence = (tokens, idx, options, env: RenderEnv, self) => {
   const token = tokens[idx]!;
   const lang = token.info.trim().split(/\s+/)[0] ?? '';
-  if (!COMMAND_LANGUAGES.has(lang)) return defaultFence(tokens, idx, options, env, self);
+  if (!COMMAND_LANGUAGES.has(lang) || !env.commands) return defaultFence(tokens, idx, options, env, self);
   const command = token.content.replace(/\n+$/, '');
   const escaped = md.utils.escapeHtml(command);
   return (
@@ -31,7 +36,17 @@ md.renderer.rules.link_open = (tokens, idx, options, env, self) => {
 
 /** Renders a step's markdown with the session's variables filled in. */
 export function renderStep(markdown: string, variables: Readonly<Record<string, string>>): string {
-  return md.render(fillTemplate(markdown, variables));
+  return md.render(fillTemplate(markdown, variables), { commands: true } satisfies RenderEnv);
+}
+
+/** Renders a challenge's hint: the same markdown, but a hint may point at a command without a Run button for it. */
+export function renderHint(markdown: string, variables: Readonly<Record<string, string>>): string {
+  return md.render(fillTemplate(markdown, variables), { commands: false } satisfies RenderEnv);
+}
+
+/** Whether the markdown has a block of commands (which gets Copy and Run buttons). */
+export function hasCommandBlock(markdown: string): boolean {
+  return md.parse(markdown, {}).some((t) => t.type === 'fence' && COMMAND_LANGUAGES.has(t.info.trim().split(/\s+/)[0] ?? ''));
 }
 
 /**

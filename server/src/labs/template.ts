@@ -35,6 +35,22 @@ export function hostVariableNames(hostNames: readonly string[]): string[] {
   return hostNames.flatMap((h) => HOST_VARIABLE_SUFFIXES.map((s) => `${h}.${s}`));
 }
 
+/** Host names that would clash with the session network's variables. */
+export const RESERVED_HOST_NAMES = ['spare', 'net'] as const;
+
+/**
+ * The session network's variables: `net.prefix` (its prefix length, for `ip addr add`) and
+ * `spare.1` … `spare.4`, addresses of the session subnet that no host holds (a second source
+ * address for the sh scheduler, say). Keep the count in step with the runtime's SPARE_ADDRESSES.
+ */
+export const NETWORK_VARIABLE_NAMES = ['net.prefix', 'spare.1', 'spare.2', 'spare.3', 'spare.4'] as const;
+
+export function networkVariableValues(network: { readonly prefix: number; readonly spare: readonly string[] }): Record<string, string> {
+  const values: Record<string, string> = { 'net.prefix': String(network.prefix) };
+  network.spare.forEach((address, i) => (values[`spare.${i + 1}`] = address));
+  return values;
+}
+
 /** 1-based line number of a character index. */
 export function lineOf(text: string, index: number): number {
   let line = 1;

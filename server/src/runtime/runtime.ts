@@ -74,6 +74,8 @@ export interface ShellCommand {
 export interface RunningEnvironment extends AsyncDisposable {
   readonly sessionId: string;
   readonly hosts: ReadonlyMap<string, RunningHost>;
+  /** The session network: its prefix length, and addresses no host holds, for a learner to add by hand. */
+  readonly network: { readonly prefix: number; readonly spare: readonly string[] };
   readonly handle: unknown;
   /**
    * Runs `sh -c script` as the trusted checker, inside the network namespace of `host`: the tools

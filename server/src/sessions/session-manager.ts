@@ -3,9 +3,9 @@ import type { CheckResult, SessionLimits } from '../../../common/api.js';
 import { HttpError } from '../http-error.js';
 import type { Lab } from '../labs/lab.js';
 import { checkedHosts, shellHost } from '../labs/lab.js';
-import { fillTemplate, HOST_VARIABLE_SUFFIXES } from '../labs/template.js';
+import { fillTemplate, HOST_VARIABLE_SUFFIXES, networkVariableValues } from '../labs/template.js';
 import type { Logger } from '../logger.js';
-import { RuntimeCapacityError, type LabRuntime, type ResourceLimits, type RunningEnvironment, type RunningHost } from '../runtime/runtime.js';
+import { RuntimeCapacityError, type LabRuntime, type ResourceLimits, type RunningEnvironment } from '../runtime/runtime.js';
 import { SessionStore, type EndReason, type SessionRecord } from '../store/session-store.js';
 import { TerminalSession } from '../terminal/terminal-session.js';
 import { Session, type SessionHooks } from './session.js';
@@ -17,6 +17,7 @@ const ADOPT_CONCURRENCY = 8;
 const IDLE_WARNING_MS = 5 * 60_000;
 
 type CheckListener = (session: Session, stepId: string, result: CheckResult, at: number) => void;
+type HintListener = (session: Session, stepId: string, revealed: number, at: number) => void;
 type EndListener = (sessionId: string, reason: EndReason) => void;
 
 export interface SessionManagerOptions {
@@ -51,6 +52,7 @@ export class SessionManager {
   private readonly now: () => number;
   private readonly checkListeners = new Set<CheckListener>();
   private readonly endListeners = new Set<EndListener>();
+  private readonly hintListeners = new Set<HintListener>();
   private readonly hooks: SessionHooks;
   /** Sessions the idle sweep leaves alone (warm sessions nobody has joined yet). */
   private idleExempt: (id: string) => boolean = () => false;
@@ -63,6 +65,10 @@ export class SessionManager {
       onCheck: (session, stepId, result, at) => {
         for (const l of this.checkListeners) l(session, stepId, result, at);
       },
+      onHint: (session, stepId, revealed) => {
+        const at = this.now();
+        for (const l of this.hintListeners) l(session, stepId, revealed, at);
+      },
       limits: (session) => {
         const workshop = this.workshopOf(session.id);
         return { idleMinutes: Math.round(this.options.idleMs / 60_000), ...(workshop ? { workshop } : {}) };
@@ -74,6 +80,12 @@ export class SessionManager {
   onCheck(listener: CheckListener): { dispose(): void } {
     this.checkListeners.add(listener);
     return { dispose: () => this.checkListeners.delete(listener) };
+  }
+
+  /** Every hint a learner reveals, once stored. */
+  onHint(listener: HintListener): { dispose(): void } {
+    this.hintListeners.add(listener);
+    return { dispose: () => this.hintListeners.delete(listener) };
   }
 
   /** Every session that ends, whatever the reason. */
@@ -155,7 +167,7 @@ export class SessionManager {
   }
 
   private assemble(record: SessionRecord, lab: Lab, environment: RunningEnvironment, options: { spawnNow: boolean }): Session {
-    const variables = sessionVariables(lab, environment.hosts);
+    const variables = sessionVariables(lab, environment);
     const terminal = new TerminalSession(environment.shellCommand(shellHost(lab).name), {
       replayCapacity: this.options.replayCapacity,
       spawnNow: options.spawnNow,
@@ -299,7 +311,7 @@ export class SessionManager {
       await old.dispose({ closeReason: 'your environment is being reset' });
       const lab = old.lab;
       const environment = await this.options.runtime.start({ sessionId: id, outside: lab.outside, hosts: this.hostSpecs(lab) });
-      if (!options.keepProgress) this.options.store.clearChecks(id);
+      if (!options.keepProgress) this.options.store.clearProgress(id);
       this.options.store.setEnvironment(id, environment.handle);
       const record: SessionRecord = { ...old.recordForReset(), environment: environment.handle, lastActivity: started };
       const session = this.assemble(record, lab, environment, { spawnNow: true });
@@ -395,12 +407,13 @@ function endedMessage(id: string, reason: EndReason, at: number, detail: string 
   }
 }
 
-/** `host.ip`, `nginx-1.ip`, ... and the lab's own variables filled from them. */
-export function sessionVariables(lab: Lab, hosts: ReadonlyMap<string, RunningHost>): Record<string, string> {
+/** `host.ip`, `nginx-1.ip`, ..., `spare.1`, `net.prefix`, and the lab's own variables filled from them. */
+export function sessionVariables(lab: Lab, environment: Pick<RunningEnvironment, 'hosts' | 'network'>): Record<string, string> {
   const values: Record<string, string> = {};
-  for (const [name, host] of hosts) {
+  for (const [name, host] of environment.hosts) {
     for (const suffix of HOST_VARIABLE_SUFFIXES) values[`${name}.${suffix}`] = host[suffix];
   }
+  Object.assign(values, networkVariableValues(environment.network));
   for (const [name, template] of Object.entries(lab.variables)) values[name] = fillTemplate(template, values);
   return values;
 }

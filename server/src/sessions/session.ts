@@ -1,9 +1,9 @@
-import type { CheckResult, SessionLimits, SessionState } from '../../../common/api.js';
+import type { ChallengeHints, CheckResult, SessionLimits, SessionState } from '../../../common/api.js';
 import type { NoticeKind, NoticeMessage } from '../../../common/protocol.js';
 import type { CheckContext } from '../checks/check-context.js';
 import { runChecks } from '../checks/run-checks.js';
 import type { Lab } from '../labs/lab.js';
-import { renderStep } from '../labs/render-step.js';
+import { renderHint, renderStep } from '../labs/render-step.js';
 import { fillTemplate } from '../labs/template.js';
 import type { RunningEnvironment } from '../runtime/runtime.js';
 import { SessionStore, type SessionRecord } from '../store/session-store.js';
@@ -16,6 +16,8 @@ const TOUCH_WRITE_INTERVAL_MS = 30_000;
 export interface SessionHooks {
   /** Called after every check that ran, passed or not, once it is stored. */
   readonly onCheck?: (session: Session, stepId: string, result: CheckResult, at: number) => void;
+  /** Called after a learner revealed a hint, once it is stored. */
+  readonly onHint?: (session: Session, stepId: string, revealed: number) => void;
   /** The idle limit and the workshop, for the learner's page. */
   readonly limits: (session: Session) => SessionLimits;
 }
@@ -33,6 +35,9 @@ export class Session {
   private readonly standing = new Map<NoticeKind, NoticeMessage>();
   /** Rendered once: the variables never change during a session. */
   private readonly stepHtml: ReadonlyMap<string, string>;
+  private readonly hintHtml: ReadonlyMap<string, readonly string[]>;
+  /** Challenge step id → hints revealed; kept in the store. */
+  private readonly hints: Map<string, number>;
 
   constructor(
     private readonly record: SessionRecord,
@@ -51,6 +56,8 @@ export class Session {
     this.lastActivity = record.lastActivity;
     this.lastActivityWritten = record.lastActivity;
     this.stepHtml = new Map(lab.steps.map((s) => [s.id, renderStep(s.markdown, variables)]));
+    this.hintHtml = new Map(lab.steps.map((s) => [s.id, (s.challenge?.hints ?? []).map((h) => renderHint(h, variables))]));
+    this.hints = store.hintsRevealed(record.id);
   }
 
   get id(): string {
@@ -134,11 +141,41 @@ export class Session {
         passed: this.passed.has(s.id),
         hasCheck: s.checks.length > 0,
         html: this.stepHtml.get(s.id) ?? '',
-        solution: s.solution.map((line) => fillTemplate(line, this.variables)),
+        // A challenge's answer stays on the server: the page never has it to show.
+        solution: s.challenge ? [] : s.solution.map((line) => fillTemplate(line, this.variables)),
+        ...(s.challenge && { challenge: this.challengeHints(s.id) }),
       })),
       variables: this.variables,
       limits: this.hooks.limits(this),
     };
+  }
+
+  /** The hints of challenge step `stepId` revealed so far; undefined for a step that is not a challenge. */
+  challengeHints(stepId: string): ChallengeHints | undefined {
+    const all = this.hintHtml.get(stepId);
+    if (!all || all.length === 0) return undefined;
+    return { hints: all.length, revealed: all.slice(0, this.hints.get(stepId) ?? 0) };
+  }
+
+  /**
+   * Reveals the next hint of challenge step `stepId` and returns every hint revealed so far.
+   * Undefined when there is no such challenge step; asking past the last hint changes nothing.
+   */
+  revealHint(stepId: string): ChallengeHints | undefined {
+    const total = this.hintHtml.get(stepId)?.length ?? 0;
+    if (total === 0) return undefined;
+    this.touch();
+    const before = this.hints.get(stepId) ?? 0;
+    if (before >= total) return this.challengeHints(stepId);
+    const revealed = this.store.revealHint(this.id, stepId, total, this.now());
+    this.hints.set(stepId, revealed);
+    this.hooks.onHint?.(this, stepId, revealed);
+    return this.challengeHints(stepId);
+  }
+
+  /** Hints revealed per challenge step. */
+  hintsUsed(): ReadonlyMap<string, number> {
+    return this.hints;
   }
 
   /** Runs a step's checks against the live containers and records the result. */
@@ -169,6 +206,8 @@ export class Session {
   reloadProgress(): void {
     this.passed.clear();
     for (const [step, at] of this.store.passedSteps(this.id)) this.passed.set(step, at);
+    this.hints.clear();
+    for (const [step, revealed] of this.store.hintsRevealed(this.id)) this.hints.set(step, revealed);
   }
 
   /** What a fresh session with the same identity starts from (a reset). */

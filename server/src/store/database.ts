@@ -62,6 +62,14 @@ const migrations: readonly string[] = [
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
    );`,
+  // 3: how many hints of each challenge step a learner revealed.
+  `CREATE TABLE hints_revealed (
+     session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+     step_id TEXT NOT NULL,
+     revealed INTEGER NOT NULL CHECK (revealed > 0),
+     at INTEGER NOT NULL,
+     PRIMARY KEY (session_id, step_id)
+   );`,
 ];
 
 /**

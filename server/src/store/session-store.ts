@@ -61,6 +61,10 @@ export class SessionStore {
   readonly #clearChecks;
   readonly #copyPassed;
   readonly #tokenHash;
+  readonly #revealHint;
+  readonly #hints;
+  readonly #clearHints;
+  readonly #copyHints;
 
   constructor(db: Database.Database) {
     this.#insert = db.prepare<SessionRow>(
@@ -96,6 +100,17 @@ export class SessionStore {
        SELECT ?, step_id, 1, message, at FROM check_results WHERE session_id = ? AND passed = 1`,
     );
     this.#tokenHash = db.prepare<[string], { tokenHash: string }>(`SELECT token_hash AS tokenHash FROM sessions WHERE id = ?`);
+    // One statement, so two tabs asking at once reveal two hints, never the same one twice or one past the last.
+    this.#revealHint = db.prepare<{ session: string; step: string; max: number; at: number }, { revealed: number }>(
+      `INSERT INTO hints_revealed (session_id, step_id, revealed, at) VALUES (@session, @step, 1, @at)
+       ON CONFLICT (session_id, step_id) DO UPDATE SET revealed = min(revealed + 1, @max), at = @at
+       RETURNING revealed`,
+    );
+    this.#hints = db.prepare<[string], { stepId: string; revealed: number }>(`SELECT step_id AS stepId, revealed FROM hints_revealed WHERE session_id = ?`);
+    this.#clearHints = db.prepare<[string]>(`DELETE FROM hints_revealed WHERE session_id = ?`);
+    this.#copyHints = db.prepare<[string, string]>(
+      `INSERT OR REPLACE INTO hints_revealed (session_id, step_id, revealed, at) SELECT ?, step_id, revealed, at FROM hints_revealed WHERE session_id = ?`,
+    );
   }
 
   /** A new session token: 192 random bits. */
@@ -185,14 +200,34 @@ export class SessionStore {
     this.#setEnvironment.run(JSON.stringify(environment), id);
   }
 
-  /** Forgets every check result of session `id` (a reset that clears progress). */
-  clearChecks(id: string): void {
+  /** Forgets every check result and revealed hint of session `id` (a reset that clears progress). */
+  clearProgress(id: string): void {
     this.#clearChecks.run(id);
+    this.#clearHints.run(id);
   }
 
-  /** Gives session `to` the passed checks of session `from` (a learner who comes back to a workshop after their session ended). */
-  copyPassedChecks(from: string, to: string): void {
+  /**
+   * Gives session `to` the passed checks and the revealed hints of session `from` (a learner who
+   * comes back to a workshop after their session ended).
+   */
+  copyProgress(from: string, to: string): void {
     this.#copyPassed.run(to, from);
+    this.#copyHints.run(to, from);
+  }
+
+  /**
+   * Reveals one more hint of challenge step `stepId` (of `max`), and returns how many are
+   * revealed now; at `max`, it stays there.
+   */
+  revealHint(sessionId: string, stepId: string, max: number, at: number): number {
+    const row = this.#revealHint.get({ session: sessionId, step: stepId, max, at });
+    if (!row) throw new StoreError(`cannot reveal a hint of step ${stepId} of session ${sessionId}`);
+    return row.revealed;
+  }
+
+  /** Step id → hints revealed, for the challenge steps of session `sessionId` where any were. */
+  hintsRevealed(sessionId: string): Map<string, number> {
+    return new Map(this.#hints.all(sessionId).map((row) => [row.stepId, row.revealed]));
   }
 
   /**

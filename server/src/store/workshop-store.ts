@@ -77,6 +77,7 @@ export class WorkshopStore {
   readonly #remove;
   readonly #move;
   readonly #checks;
+  readonly #hints;
   readonly #getSetting;
   readonly #setSetting;
   readonly #pruneEnded;
@@ -108,6 +109,11 @@ export class WorkshopStore {
       `SELECT c.session_id AS sessionId, c.step_id AS stepId, c.passed, c.message, c.at FROM check_results c
        JOIN workshop_sessions ws ON ws.session_id = c.session_id
        WHERE ws.workshop_id = ? AND ws.removed_at IS NULL AND ws.name IS NOT NULL ORDER BY c.id`,
+    );
+    this.#hints = db.prepare<[string], { sessionId: string; stepId: string; revealed: number }>(
+      `SELECT h.session_id AS sessionId, h.step_id AS stepId, h.revealed FROM hints_revealed h
+       JOIN workshop_sessions ws ON ws.session_id = h.session_id
+       WHERE ws.workshop_id = ? AND ws.removed_at IS NULL AND ws.name IS NOT NULL`,
     );
     this.#getSetting = db.prepare<[string], { value: string }>(`SELECT value FROM settings WHERE key = ?`);
     this.#setSetting = db.prepare<[string, string]>(`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
@@ -191,6 +197,17 @@ export class WorkshopStore {
       const list = bySession.get(row.sessionId) ?? [];
       list.push({ stepId: row.stepId, passed: row.passed === 1, message: row.message, at: row.at });
       bySession.set(row.sessionId, list);
+    }
+    return bySession;
+  }
+
+  /** Hints each learner of the workshop revealed: session id → step id → how many. */
+  hints(workshopId: string): Map<string, Map<string, number>> {
+    const bySession = new Map<string, Map<string, number>>();
+    for (const row of this.#hints.all(workshopId)) {
+      const steps = bySession.get(row.sessionId) ?? new Map<string, number>();
+      steps.set(row.stepId, row.revealed);
+      bySession.set(row.sessionId, steps);
     }
     return bySession;
   }

@@ -19,6 +19,8 @@ export interface ProgressInput {
   readonly steps: readonly { readonly id: string; readonly title: string }[];
   /** Every check of this learner's session, oldest first; rows of unknown steps are ignored. */
   readonly checks: readonly CheckRow[];
+  /** Hints revealed per challenge step (step id → count); steps not in it used none. */
+  readonly hints?: ReadonlyMap<string, number>;
   /** ms since the epoch. */
   readonly joinedAt: number;
   readonly lastActivity: number;
@@ -64,7 +66,11 @@ function stepFromChecks(id: string, checks: readonly CheckRow[]): LearnerStep {
 export function learnerProgress(input: ProgressInput): LearnerProgress {
   const checksByStep = new Map<string, CheckRow[]>(input.steps.map((s) => [s.id, []]));
   for (const check of input.checks) checksByStep.get(check.stepId)?.push(check);
-  const steps = input.steps.map((s) => stepFromChecks(s.id, checksByStep.get(s.id) ?? []));
+  const steps = input.steps.map((s) => {
+    const step = stepFromChecks(s.id, checksByStep.get(s.id) ?? []);
+    const hints = input.hints?.get(s.id) ?? 0;
+    return hints > 0 ? { ...step, hints } : step;
+  });
 
   const idleSeconds = Math.max(0, Math.floor((input.now - input.lastActivity) / 1000));
   const currentIndex = steps.findIndex((s) => !s.passed);

@@ -81,6 +81,10 @@ export class WorkshopManager {
           message: result.message,
         });
       }),
+      sessions.onHint((session, stepId, revealed, at) => {
+        const member = options.store.member(session.id);
+        if (member?.name) this.emit(member.workshopId, { type: 'hint', at, name: member.name, sessionId: session.id, step: stepId, revealed });
+      }),
       sessions.onEnded((sessionId, reason) => {
         const member = options.store.member(sessionId);
         if (!member) return;
@@ -170,12 +174,14 @@ export class WorkshopManager {
     const lab = this.labOf(w);
     const steps = lab.steps.map((s) => ({ id: s.id, title: s.title }));
     const checks = this.options.store.checks(w.id);
+    const hints = this.options.store.hints(w.id);
     const now = this.now();
     const learners: LearnerView[] = this.learners(w.id).map((m) => {
       const live = this.options.sessions.find(m.sessionId);
       const progress = learnerProgress({
         steps,
         checks: checks.get(m.sessionId) ?? [],
+        hints: hints.get(m.sessionId),
         joinedAt: m.joinedAt ?? w.createdAt,
         lastActivity: live ? live.lastActiveAt : m.lastActivity,
         now,
@@ -323,7 +329,7 @@ export class WorkshopManager {
     if (this.options.sessions.find(member.sessionId)) return this.joined(w, member.sessionId, bearer!);
     // Their session ended (idle, lost at a restart): a new one, with the steps they had passed.
     const { session, token } = await this.options.sessions.create(w.lab);
-    this.options.sessionStore.copyPassedChecks(member.sessionId, session.id);
+    this.options.sessionStore.copyProgress(member.sessionId, session.id);
     this.options.store.move(member.sessionId, session.id);
     const fresh = this.options.sessions.find(session.id);
     fresh?.reloadProgress();

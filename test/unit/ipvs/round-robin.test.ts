@@ -2,26 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { judgeRoundRobin } from '../../../server/src/ipvs/round-robin.js';
-import { kernelFixture } from '../../utils/fixtures.js';
+import { capturedSchedule } from '../../utils/fixtures.js';
 
-const sequencesText = kernelFixture('scheduler-sequences.txt');
-
-/** `rr: nginx 2 nginx 1 …` → `rr` → `['nginx-2', 'nginx-1', …]`, keyed by the label before `:`. */
-const sequences = new Map(
-  sequencesText
-    .split('\n')
-    .filter((line) => line.includes(':'))
-    .map((line) => {
-      const [label = '', answers = ''] = line.split(':');
-      return [label.trim(), [...answers.matchAll(/nginx (\d+)/g)].map((m) => `nginx-${m[1] ?? ''}`)] as const;
-    }),
-);
-
-function realSequence(label: string): string[] {
-  const sequence = sequences.get(label);
-  assert.ok(sequence !== undefined && sequence.length > 0, `no sequence "${label}" in scheduler-sequences.txt`);
-  return sequence;
-}
+const realSequence = capturedSchedule;
 
 const TWO = ['nginx-1', 'nginx-2'];
 const THREE = ['nginx-1', 'nginx-2', 'nginx-3'];

@@ -72,7 +72,7 @@ describe('loadLab: the real ipvs-intro lab', () => {
   it('reads the steps in order, with their markdown', () => {
     assert.deepEqual(
       lab.steps.map((s) => s.id),
-      ['intro', 'install', 'backends', 'service', 'real-servers', 'traffic', 'done'],
+      ['intro', 'install', 'backends', 'service', 'real-servers', 'traffic', 'challenge', 'done'],
     );
     const service = lab.steps[3]!;
     assert.equal(service.title, 'Create the virtual service');
@@ -84,7 +84,7 @@ describe('loadLab: the real ipvs-intro lab', () => {
   it('reads every check with its kind, defaults filled', () => {
     assert.deepEqual(
       lab.steps.map((s) => s.checks.map((c) => c.kind)),
-      [[], ['file', 'command'], [], ['ipvs-service'], ['ipvs-service', 'ipvs-real-servers'], ['ipvs-real-servers', 'round-robin-traffic'], []],
+      [[], ['file', 'command'], [], ['ipvs-service'], ['ipvs-service', 'ipvs-real-servers'], ['ipvs-real-servers', 'traffic'], ['ipvs-real-servers', 'traffic'], []],
     );
     assert.deepEqual(lab.steps[3]!.checks[0], { kind: 'ipvs-service', host: 'host', service: 'TCP {{vip}}:80', scheduler: 'rr' });
     assert.deepEqual(lab.steps[4]!.checks[1], {
@@ -94,12 +94,27 @@ describe('loadLab: the real ipvs-intro lab', () => {
       servers: ['{{nginx-1.ip}}:80', '{{nginx-2.ip}}:80'],
       forward: 'Masq',
     });
+    // round-robin-traffic is read as a traffic check of rr, from and on the director, with no service to read.
     assert.deepEqual(lab.steps[5]!.checks[1], {
-      kind: 'round-robin-traffic',
+      kind: 'traffic',
+      host: 'host',
       from: 'host',
+      scheduler: 'rr',
       url: 'http://{{vip}}/',
       requests: 12,
       backends: { 'nginx-1': 'nginx 1', 'nginx-2': 'nginx 2' },
+      sources: [],
+    });
+    assert.deepEqual(lab.steps[6]!.checks[1], {
+      kind: 'traffic',
+      host: 'host',
+      from: 'host',
+      service: 'TCP {{vip}}:80',
+      scheduler: 'rr',
+      url: 'http://{{vip}}/',
+      requests: 8,
+      backends: { 'nginx-1': 'nginx 1', 'nginx-2': 'nginx 2' },
+      sources: [],
     });
     assert.deepEqual(lab.steps[1]!.checks[0], {
       kind: 'file',
@@ -128,11 +143,23 @@ describe('loadLab: a good fixture', () => {
     assert.equal(lab.id, 'good');
     assert.equal(shellHost(lab).name, 'director');
     assert.deepEqual(lab.steps[1]!.checks[0], { kind: 'command', host: 'director', run: 'command -v ipvsadm', failMessage: 'install ipvsadm first', passMessage: '`command -v ipvsadm` succeeded' });
+    // Every kind of lab.yaml is there; round-robin-traffic is read as a traffic check.
     assert.deepEqual(
       lab.steps[1]!.checks.map((c) => c.kind),
-      [...CHECK_KINDS],
+      CHECK_KINDS.map((k) => (k === 'round-robin-traffic' ? 'traffic' : k)),
     );
     assert.deepEqual(lab.steps[1]!.checks[4], {
+      kind: 'traffic',
+      host: 'director',
+      from: 'director',
+      service: 'TCP {{vip}}:80',
+      scheduler: 'sh',
+      url: 'http://{{vip}}/',
+      requests: 6,
+      backends: { 'web-1': 'web 1', 'web-2': 'web 2' },
+      sources: ['{{director.ip}}', '{{spare.1}}'],
+    });
+    assert.deepEqual(lab.steps[1]!.checks[5], {
       kind: 'file',
       host: 'director',
       path: '/usr/sbin/ipvsadm',
@@ -192,7 +219,7 @@ describe('loadLab: broken labs name file, line and field', () => {
     const p = onlyProblem('unknown-check-kind');
     assert.equal(p.file, labYaml('unknown-check-kind'));
     assert.equal(p.field, 'steps[0].checks[0].ipvs-servce');
-    assert.equal(p.message, 'unknown check kind ipvs-servce; use one of: command, ipvs-service, ipvs-real-servers, round-robin-traffic, file');
+    assert.equal(p.message, 'unknown check kind ipvs-servce; use one of: command, ipvs-service, ipvs-real-servers, round-robin-traffic, traffic, file');
   });
 
   // See the report: the line of a field whose value is a block is taken from the value, one line
@@ -252,14 +279,14 @@ describe('loadLab: broken labs name file, line and field', () => {
       file: 'test/fixtures/labs/unknown-variable-in-markdown/steps/one.md',
       line: 6,
       field: '',
-      message: 'unknown variable {{web-2.ip}}; known: director.ip, vip, web-1.ip',
+      message: 'unknown variable {{web-2.ip}}; known: director.ip, net.prefix, spare.1, spare.2, spare.3, spare.4, vip, web-1.ip',
     });
   });
 
   it('unknown variables in a check and in a solution line, both reported', () => {
     assert.deepEqual(problemsOf(path.join(fixtures, 'unknown-variable-in-check')), [
-      { file: labYaml('unknown-variable-in-check'), line: 14, field: 'steps[0].checks[0]', message: 'unknown variable {{vipp}}; known: director.ip, vip' },
-      { file: labYaml('unknown-variable-in-check'), line: 19, field: 'steps[0].solution[1]', message: 'unknown variable {{nope}}; known: director.ip, vip' },
+      { file: labYaml('unknown-variable-in-check'), line: 14, field: 'steps[0].checks[0]', message: 'unknown variable {{vipp}}; known: director.ip, net.prefix, spare.1, spare.2, spare.3, spare.4, vip' },
+      { file: labYaml('unknown-variable-in-check'), line: 19, field: 'steps[0].solution[1]', message: 'unknown variable {{nope}}; known: director.ip, net.prefix, spare.1, spare.2, spare.3, spare.4, vip' },
     ]);
   });
 
@@ -315,8 +342,8 @@ describe('loadLab: broken labs name file, line and field', () => {
       assert.equal(e.name, 'LabError');
       assert.equal(
         e.message,
-        `${labYaml('unknown-variable-in-check')}:14: steps[0].checks[0]: unknown variable {{vipp}}; known: director.ip, vip\n` +
-          `${labYaml('unknown-variable-in-check')}:19: steps[0].solution[1]: unknown variable {{nope}}; known: director.ip, vip`,
+        `${labYaml('unknown-variable-in-check')}:14: steps[0].checks[0]: unknown variable {{vipp}}; known: director.ip, net.prefix, spare.1, spare.2, spare.3, spare.4, vip\n` +
+          `${labYaml('unknown-variable-in-check')}:19: steps[0].solution[1]: unknown variable {{nope}}; known: director.ip, net.prefix, spare.1, spare.2, spare.3, spare.4, vip`,
       );
     }
   });

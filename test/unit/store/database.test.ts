@@ -57,7 +57,7 @@ describe('openDatabase', () => {
     const db = openDatabase(path.join(scratch, 'lab.db'));
     try {
       assert.ok((db.pragma('user_version', { simple: true }) as number) >= 1);
-      assert.deepEqual(tableNames(db), ['check_results', 'sessions', 'settings', 'workshop_sessions', 'workshops']);
+      assert.deepEqual(tableNames(db), ['check_results', 'hints_revealed', 'sessions', 'settings', 'workshop_sessions', 'workshops']);
     } finally {
       db.close();
     }

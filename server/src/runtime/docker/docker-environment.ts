@@ -1,6 +1,7 @@
 import { ExecTimeoutError, HostDownError, type ExecResult, type PathInfo, type RunningEnvironment, type RunningHost, type ShellCommand } from '../runtime.js';
 import { checkerContainer, containerName, sessionLabels, type SessionNaming } from './container-spec.js';
 import { ignoreGone, LABEL_ROLE, statusOf, type Engine } from './engine.js';
+import { hostAddress, parseCidr, SPARE_ADDRESSES } from './subnet-pool.js';
 
 /** On a checker: the start time of the host whose network namespace it joined. */
 const LABEL_HOST_STARTED = 'io.ipvs-lab.host-started';
@@ -49,7 +50,13 @@ export class DockerEnvironment implements RunningEnvironment {
   ) {
     this.hosts = new Map(handle.hosts.map((h) => [h.name, h]));
     this.checked = new Set(handle.checked);
+    const subnet = parseCidr(handle.network.subnet);
+    // Hosts take the subnet's addresses in order from the first (see DockerRuntime.start), so the spare ones follow them.
+    const spare = Array.from({ length: SPARE_ADDRESSES }, (_, k) => hostAddress(subnet, handle.hosts.length + k));
+    this.network = { prefix: subnet.prefix, spare };
   }
+
+  readonly network: RunningEnvironment['network'];
 
   get sessionId(): string {
     return this.naming.sessionId;

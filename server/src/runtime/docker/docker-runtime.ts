@@ -12,7 +12,7 @@ import { learnerContainer, networkName, sessionLabels, sessionNetwork, type Sess
 import { DockerEnvironment, parseHandle, type DockerHandle } from './docker-environment.js';
 import { LABEL_MANAGED, LABEL_SERVER, LABEL_SESSION, statusOf, type Engine } from './engine.js';
 import { filesArchive } from './files-archive.js';
-import { capacity, firstFreeSubnet, formatCidr, hostAddress, parseCidr, prefixFor, type Ipv4Cidr } from './subnet-pool.js';
+import { capacity, firstFreeSubnet, formatCidr, hostAddress, parseCidr, prefixFor, SPARE_ADDRESSES, type Ipv4Cidr } from './subnet-pool.js';
 
 export interface DockerRuntimeOptions {
   readonly engine: Engine;
@@ -30,8 +30,6 @@ export interface DockerRuntimeOptions {
   readonly childEnv: Readonly<Record<string, string>>;
 }
 
-/** Addresses left free in every session subnet for a lab to add by hand (secondary addresses, say). */
-const SPARE_ADDRESSES = 4;
 /** Tries at creating a network when another engine user takes the subnet first. */
 const SUBNET_ATTEMPTS = 8;
 

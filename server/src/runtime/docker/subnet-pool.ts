@@ -82,6 +82,9 @@ export function firstFreeSubnet(pool: Ipv4Cidr, prefix: number, used: readonly I
   return candidate + step <= end ? { base: candidate, prefix } : undefined;
 }
 
+/** Addresses left free in every session subnet for a lab to add by hand (secondary addresses, say). */
+export const SPARE_ADDRESSES = 4;
+
 /**
  * The longest prefix (the smallest subnet) that holds `hosts` containers, the network and
  * broadcast addresses, Docker's gateway address (reserved even when the bridge gets no address)
