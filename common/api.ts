@@ -41,9 +41,17 @@ export interface StepState {
    * What a learner would type to complete the step, variables filled in; the page hides it behind
    * "Show solution". Always empty for a challenge: its answer is not sent.
    */
-  readonly solution: readonly string[];
+  readonly solution: readonly SolutionLine[];
   /** Present on a challenge step: how many hints it has, and those revealed so far (HTML). */
   readonly challenge?: ChallengeHints;
+}
+
+/** One line a learner would type, and the host whose terminal it goes to. */
+export interface SolutionLine {
+  readonly host: string;
+  readonly command: string;
+  /** How long `ipvs-lab test` waits for it, when the lab says (a long measurement). */
+  readonly timeoutSeconds?: number;
 }
 
 /** A challenge's hints, and `POST /api/sessions/:id/steps/:step/hints`'s answer (one more revealed). */
@@ -58,6 +66,11 @@ export interface SessionState {
   readonly labTitle: string;
   readonly steps: readonly StepState[];
   readonly variables: Readonly<Record<string, string>>;
+  /**
+   * The hosts the learner has a terminal in, the main one first; open one with
+   * `…/terminal?host=<name>` (without `host`, the main one).
+   */
+  readonly terminals: readonly string[];
   readonly limits: SessionLimits;
 }
 
@@ -68,6 +81,16 @@ export interface CheckResult {
   readonly details?: Readonly<Record<string, unknown>>;
   /** How long the check took, in milliseconds. */
   readonly elapsedMs?: number;
+  /** Measurements the learner made, for the page to draw (and to show as a table). */
+  readonly chart?: Chart;
+}
+
+/** A line chart: one line per series, x and y numeric. */
+export interface Chart {
+  readonly title: string;
+  readonly xLabel: string;
+  readonly yLabel: string;
+  readonly series: readonly { readonly name: string; readonly points: readonly { readonly x: number; readonly y: number }[] }[];
 }
 
 export type PreflightState = 'starting' | 'ready' | 'failed';

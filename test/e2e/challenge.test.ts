@@ -12,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { ChallengeHints, SessionState } from '../../common/api.js';
 import { PROJECT_ROOT } from '../../server/src/config.js';
 import { apiClient } from '../utils/api.js';
-import { browserSkipReason, launchBrowser } from '../utils/browser.js';
+import { browserSkipReason, launchBrowser, pressCheck } from '../utils/browser.js';
 import { engineSkipReason } from '../utils/engine.js';
 import { startLabServer, type RunningLabServer } from '../utils/lab-server.js';
 
@@ -40,15 +40,7 @@ async function typeCommand(page: Page, command: string, timeoutMs = 30_000): Pro
   }
 }
 
-async function check(page: Page): Promise<{ passed: boolean; text: string }> {
-  await page.click('#check');
-  await page.waitForFunction(() => {
-    const box = document.getElementById('check-result')!;
-    return !box.hidden && !box.classList.contains('running');
-  });
-  const box = page.locator('#check-result');
-  return { passed: (await box.getAttribute('class'))!.includes('passed'), text: (await box.textContent()) ?? '' };
-}
+const check = (page: Page) => pressCheck(page);
 
 const hintButton = '#step button.show-hint';
 

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { browserSkipReason, launchBrowser } from '../utils/browser.js';
+import { browserSkipReason, launchBrowser, pressCheck } from '../utils/browser.js';
 import { engineSkipReason, ipvsSkipReason } from '../utils/engine.js';
 import { startLabServer } from '../utils/lab-server.js';
 
@@ -58,19 +58,7 @@ async function runAll(page: Page): Promise<string[][]> {
   return outputs;
 }
 
-async function check(page: Page): Promise<{ passed: boolean; text: string }> {
-  await page.click('#check');
-  await page.waitForFunction(
-    () => {
-      const box = document.getElementById('check-result')!;
-      return !box.hidden && !box.classList.contains('running');
-    },
-    undefined,
-    { timeout: 60_000 },
-  );
-  const box = page.locator('#check-result');
-  return { passed: (await box.getAttribute('class'))!.includes('passed'), text: (await box.textContent()) ?? '' };
-}
+const check = (page: Page) => pressCheck(page);
 
 async function currentStep(page: Page): Promise<string> {
   return (await page.getAttribute('#step', 'data-step')) ?? '';

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 /** Debian's chromium; `npx playwright install` cannot download a browser on these machines. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -21,4 +21,22 @@ export function browserSkipReason(): string | false {
   const reason = `no browser at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`;
   if (process.env.CI) throw new Error(`CI needs a browser: ${reason}`);
   return reason;
+}
+
+/**
+ * Presses the page's Check button and waits for its verdict, as a learner reads it: passed or
+ * not, and the text. A check on the emulated VM can take a while; the default is generous.
+ */
+export async function pressCheck(page: Page, timeoutMs = 60_000): Promise<{ passed: boolean; text: string }> {
+  await page.click('#check');
+  await page.waitForFunction(
+    () => {
+      const box = document.getElementById('check-result')!;
+      return !box.hidden && !box.classList.contains('running');
+    },
+    undefined,
+    { timeout: timeoutMs },
+  );
+  const box = page.locator('#check-result');
+  return { passed: (await box.getAttribute('class'))!.includes('passed'), text: (await box.textContent()) ?? '' };
 }

@@ -1,10 +1,10 @@
-import { FitAddon } from '@xterm/addon-fit';
-import { Terminal } from '@xterm/xterm';
-import type { ChallengeHints, CheckResult, SessionState, StepState } from '../../common/api.js';
+import type { ChallengeHints, Chart, CheckResult, SessionState, SolutionLine, StepState } from '../../common/api.js';
 import type { NoticeMessage } from '../../common/protocol.js';
 import { api, ApiCallError } from './api-client.js';
+import { chartSection } from './chart-view.js';
 import { attrs, clockTime, copyText, el } from './dom.js';
-import { OpenError, TerminalConnection, type ConnectionState } from './terminal-connection.js';
+import { HostTerminal, stateText, type HostTerminalEvents } from './host-terminal.js';
+import { OpenError } from './terminal-connection.js';
 
 const sessionId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
 const stepKey = `ipvs-lab:${sessionId}:step`;
@@ -43,6 +43,11 @@ let state: SessionState;
 let current = 0;
 /** The last check result per step, so moving between steps keeps what the learner saw. */
 const results = new Map<string, CheckResult>();
+/**
+ * The last chart a check of each step drew (the learner's measurements): a new one replaces it, a
+ * failed check (a file half rewritten) leaves it. The server keeps none: a reload starts without.
+ */
+const charts = new Map<string, Chart>();
 /** The message of the last reset notice: the new terminal that follows the reset shows it too. */
 let lastReset: string | undefined;
 /** Notices the learner put away; the server repeats standing notices to each new connection. */
@@ -50,63 +55,171 @@ const dismissed = new Set<string>();
 const noticeKey = (n: NoticeMessage) => `${n.kind}|${n.at ?? ''}|${n.message}`;
 let noticeTimer: ReturnType<typeof setInterval> | undefined;
 
-// ---- terminal -----------------------------------------------------------------------------------
+// ---- terminals ----------------------------------------------------------------------------------
 
-const term = new Terminal({ cursorBlink: true, fontSize: 14, scrollback: 5000, convertEol: false, theme: { background: '#1e1e1e' } });
-const fit = new FitAddon();
-term.loadAddon(fit);
-term.open($<HTMLDivElement>('terminal'));
+/**
+ * The learner's terminals, one per host of `state.terminals`, the main one first. The main one
+ * connects at once (without `?host=`, the server's main terminal) in `#terminal`; the others are
+ * added once the session says which there are, each in a tab of its own.
+ */
+const terminals: HostTerminal[] = [];
+/** The terminal on screen (assigned with the main one, below). */
+let selected!: HostTerminal;
+const terminalPane = $<HTMLElement>('terminal-pane');
+const terminalLabel = $<HTMLSpanElement>('terminal-label');
 
 /** A fresh one-use ticket per connection; a session that is gone says why, and retrying stops. */
-async function openTerminal(): Promise<string> {
+async function openTerminal(host?: string): Promise<string> {
   try {
     const { ticket } = await api.ticket(sessionId, token);
-    return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/sessions/${encodeURIComponent(sessionId)}/terminal?ticket=${encodeURIComponent(ticket)}`;
+    const query = `ticket=${encodeURIComponent(ticket)}${host === undefined ? '' : `&host=${encodeURIComponent(host)}`}`;
+    return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/sessions/${encodeURIComponent(sessionId)}/terminal?${query}`;
   } catch (e) {
     const gone = e instanceof ApiCallError && [403, 404, 410].includes(e.status);
     throw new OpenError((e as Error).message, gone);
   }
 }
-const connection = new TerminalConnection(openTerminal, {
-  output: (data, drawn) => term.write(data, drawn),
-  gap: (lost) => {
-    term.reset();
-    term.write(`\x1b[33m[${lost} characters of output were dropped while you were away; press Enter for a fresh prompt]\x1b[0m\r\n`);
-  },
-  newTerminal: (reason) => {
-    term.reset();
+
+/** A reset replaces every terminal at once; the page reloads its state once for all of them. */
+let reloadTimer: ReturnType<typeof setTimeout> | undefined;
+
+const terminalEvents: HostTerminalEvents = {
+  newTerminal: (terminal, reason) => {
     if (reason === 'reset') {
       const message = lastReset ?? 'Your instructor gave you a fresh environment: new containers.';
-      term.write(`\x1b[33m[${message}]\x1b[0m\r\n`);
+      terminal.term.write(`\x1b[33m[${message}]\x1b[0m\r\n`);
       showNotice({ type: 'notice', kind: 'reset', message }, true);
-      void reloadState();
+      reloadTimer ??= setTimeout(() => {
+        reloadTimer = undefined;
+        void reloadState();
+      }, 50);
     } else {
-      term.write('\x1b[33m[the lab server restarted: this is a new shell in the same container; your work and progress are as you left them]\x1b[0m\r\n');
+      terminal.term.write(
+        '\x1b[33m[the lab server restarted: this is a new shell in the same container; your work and progress are as you left them]\x1b[0m\r\n',
+      );
     }
   },
   notice: (notice) => showNotice(notice),
-  state: (s: ConnectionState, detail?: string) => {
-    terminalState.dataset.state = s;
-    terminalState.textContent =
-      { connecting: 'connecting…', connected: 'connected', reconnecting: 'reconnecting…', gone: 'session ended' }[s] + (detail ? ` (${detail})` : '');
-    if (s === 'gone') term.write(`\r\n\x1b[31m[${detail ?? 'the session has ended'}]\x1b[0m\r\n`);
-  },
-});
-term.onData((data) => {
+  state: () => renderTerminalStates(),
   // Typing is activity: the idle warning has done its job.
-  if (noticeBox.dataset.kind === 'idle-warning') clearNotice();
-  connection.send(data);
-});
-term.onResize(({ cols, rows }) => connection.resize(cols, rows));
-const refit = () => {
-  try {
-    fit.fit();
-  } catch {
-    // The pane can be hidden or zero-sized for a moment while the layout settles.
-  }
+  input: () => {
+    if (noticeBox.dataset.kind === 'idle-warning') clearNotice();
+  },
 };
-new ResizeObserver(refit).observe($<HTMLDivElement>('terminal'));
-refit();
+
+const mainTerminal = new HostTerminal(undefined, { panel: $<HTMLDivElement>('terminal'), open: () => openTerminal(), events: terminalEvents });
+terminals.push(mainTerminal);
+selected = mainTerminal;
+mainTerminal.show();
+renderTerminalStates();
+
+/** The terminal of `host`; the main one when the host is not named (or has no terminal). */
+function terminalOf(host: string | undefined): HostTerminal {
+  if (host === undefined) return mainTerminal;
+  const found = terminals.find((t) => t.name === host);
+  if (!found) console.warn(`no terminal in ${host}; using the main one (${mainTerminal.name ?? 'unknown'})`);
+  return found ?? mainTerminal;
+}
+
+/** The tab of `t`'s host, when there are tabs. */
+function tabOf(t: HostTerminal): HTMLButtonElement | null {
+  return t.name === undefined ? null : terminalPane.querySelector<HTMLButtonElement>(`[role="tab"][data-host="${CSS.escape(t.name)}"]`);
+}
+
+/** The connection state of the terminal on screen, and a mark on each tab whose terminal is not connected. */
+function renderTerminalStates(): void {
+  // The main terminal reports its first state while it is being made, before it is selected.
+  if (terminals.length === 0) return;
+  terminalState.dataset.state = selected.state;
+  if (selected.name !== undefined) terminalState.dataset.host = selected.name;
+  terminalState.textContent = stateText(selected.state, selected.detail);
+  for (const t of terminals) {
+    const mark = tabOf(t)?.querySelector<HTMLElement>('.tab-state');
+    if (!mark) continue;
+    mark.dataset.state = t.state;
+    mark.hidden = t.state === 'connected';
+    mark.title = stateText(t.state, t.detail);
+    mark.querySelector('.visually-hidden')!.textContent = mark.hidden ? '' : ` (${stateText(t.state)})`;
+  }
+}
+
+/** Puts `t` on screen; `focus` says what gets the keyboard: its tab (arrow keys), its terminal, or nothing new. */
+function selectTerminal(t: HostTerminal, focus: 'tab' | 'terminal' | 'none' = 'none'): void {
+  selected = t;
+  // Hide the others first: the shown panel then has the whole pane to be fitted to.
+  for (const other of terminals) if (other !== t) other.hide();
+  t.show();
+  for (const other of terminals) {
+    const tab = tabOf(other);
+    if (!tab) continue;
+    tab.setAttribute('aria-selected', String(other === t));
+    tab.tabIndex = other === t ? 0 : -1;
+  }
+  renderTerminalStates();
+  if (focus === 'tab') tabOf(t)?.focus();
+  else if (focus === 'terminal') t.focus();
+}
+
+/**
+ * Once the session names its terminals: with several, a tab per host above the terminal area
+ * (an ARIA tablist: arrow keys, Home and End move between tabs), and a terminal and a connection
+ * per host, connected now so their output is kept while their tab is hidden. With one, nothing
+ * changes on screen.
+ */
+function setUpTerminals(hosts: readonly string[]): void {
+  if (terminals.length > 1 || hosts.length === 0) return;
+  mainTerminal.name = hosts[0];
+  mainTerminal.panel.dataset.host = hosts[0]!;
+  terminalLabel.textContent = `root@${hosts[0]}`;
+  if (hosts.length === 1) return renderTerminalStates();
+
+  const tablist = attrs(el('div', { className: 'terminal-tabs' }), { role: 'tablist', 'aria-label': 'Terminals' });
+  hosts.forEach((host, i) => {
+    const panel = i === 0 ? mainTerminal.panel : attrs(el('div', { className: 'terminal', id: `terminal-${i}`, hidden: true }), { 'data-host': host });
+    if (i > 0) terminalPane.append(panel);
+    // The name is the tab's label; a mark (and words for screen readers) only while it is not connected.
+    const mark = el('span', { className: 'tab-state', hidden: true }, el('span', { className: 'visually-hidden' }));
+    const tab = attrs(
+      el(
+        'button',
+        { type: 'button', className: 'terminal-tab', id: `terminal-tab-${i}`, tabIndex: i === 0 ? 0 : -1 },
+        el('span', { className: 'tab-name' }, host),
+        mark,
+      ),
+      { role: 'tab', 'data-host': host, 'aria-selected': String(i === 0), 'aria-controls': panel.id },
+    );
+    attrs(panel, { role: 'tabpanel', 'aria-labelledby': tab.id });
+    tablist.append(tab);
+    if (i > 0)
+      terminals.push(
+        new HostTerminal(host, {
+          panel,
+          open: () => openTerminal(host),
+          size: { cols: mainTerminal.term.cols, rows: mainTerminal.term.rows },
+          events: terminalEvents,
+        }),
+      );
+  });
+  tablist.addEventListener('click', (event) => {
+    const tab = (event.target as HTMLElement).closest<HTMLElement>('[role="tab"]');
+    if (tab) selectTerminal(terminalOf(tab.dataset.host), 'terminal');
+  });
+  tablist.addEventListener('keydown', (event) => {
+    const at = terminals.indexOf(selected);
+    const moves = new Map([
+      ['ArrowRight', at + 1],
+      ['ArrowLeft', at - 1],
+      ['Home', 0],
+      ['End', terminals.length - 1],
+    ]);
+    const to = moves.get(event.key);
+    if (to === undefined) return;
+    event.preventDefault();
+    selectTerminal(terminals[(to + terminals.length) % terminals.length]!, 'tab');
+  });
+  terminalLabel.replaceWith(tablist);
+  renderTerminalStates();
+}
 
 // ---- challenges ---------------------------------------------------------------------------------
 
@@ -195,6 +308,28 @@ function showResult(result: CheckResult | undefined): void {
   resultBox.hidden = false;
   resultBox.className = `check-result ${result.passed ? 'passed' : 'failed'}`;
   resultBox.textContent = `${result.passed ? '✓' : '✗'} ${result.message}`;
+  // The chart is drawn in the step's text, which may be scrolled elsewhere: a way there, for the keyboard too.
+  if (result.chart) {
+    const button = el('button', { type: 'button', className: 'show-chart' }, 'Show the chart');
+    button.addEventListener('click', () => {
+      const section = stepBox.querySelector<HTMLElement>('.check-chart');
+      section?.scrollIntoView({ block: 'start' });
+      section?.focus({ preventScroll: true });
+    });
+    resultBox.append(button);
+  }
+}
+
+/**
+ * Draws `chart` at the end of the step's text, in place of the one there (keeping its numbers
+ * unfolded if they were); `reveal`: scrolls the step's text to it.
+ */
+function showChart(chart: Chart, reveal: boolean): void {
+  const old = stepBox.querySelector<HTMLElement>('.check-chart');
+  const section = chartSection(chart, old?.querySelector('details')?.open ?? false);
+  if (old) old.replaceWith(section);
+  else stepBox.append(section);
+  if (reveal) section.scrollIntoView({ block: 'nearest' });
 }
 
 function renderProgress(): void {
@@ -220,8 +355,16 @@ function renderProgress(): void {
   );
 }
 
+/** With several terminals, a command block says whose it is (`client$`), and its Run button says so too. */
+function markHost(block: HTMLElement, host: string): void {
+  if (terminals.length < 2 || block.querySelector('.command-host')) return;
+  block.querySelector('pre')?.prepend(el('span', { className: 'command-host', title: `Runs in ${host}'s terminal` }, `${host}$`), ' ');
+  const run = block.querySelector<HTMLButtonElement>('button.run');
+  if (run) run.title = `Type it into ${host}'s terminal and press Enter`;
+}
+
 /** The step's solution, folded away so it does not give itself away; same Copy and Run buttons as the text's commands. */
-function solutionBlock(lines: readonly string[]): HTMLElement {
+function solutionBlock(lines: readonly SolutionLine[]): HTMLElement {
   const details = document.createElement('details');
   details.className = 'solution';
   const summary = document.createElement('summary');
@@ -230,9 +373,10 @@ function solutionBlock(lines: readonly string[]): HTMLElement {
   for (const line of lines) {
     const block = document.createElement('div');
     block.className = 'command';
-    block.dataset.command = line;
+    block.dataset.command = line.command;
+    block.dataset.host = line.host;
     const pre = document.createElement('pre');
-    pre.append(Object.assign(document.createElement('code'), { textContent: line }));
+    pre.append(Object.assign(document.createElement('code'), { textContent: line.command }));
     const actions = document.createElement('div');
     actions.className = 'command-actions';
     for (const [cls, label] of [
@@ -241,6 +385,7 @@ function solutionBlock(lines: readonly string[]): HTMLElement {
     ] as const)
       actions.append(Object.assign(document.createElement('button'), { type: 'button', className: cls, textContent: label }));
     block.append(pre, actions);
+    markHost(block, line.host);
     details.append(block);
   }
   return details;
@@ -257,6 +402,10 @@ function show(index: number): void {
   }
   // A challenge never has a solution (the server keeps it); an empty fold would promise one.
   else if (step.solution.length > 0) stepBox.append(solutionBlock(step.solution));
+  // The text's command blocks: a block without a host is for the main terminal.
+  for (const block of stepBox.querySelectorAll<HTMLElement>('.command')) markHost(block, block.dataset.host ?? mainTerminal.name ?? '');
+  const chart = charts.get(step.id);
+  if (chart) showChart(chart, false);
   stepBox.dataset.step = step.id;
   stepBox.scrollTop = 0;
   checkButton.textContent = step.hasCheck ? 'Check' : 'Mark as done';
@@ -272,9 +421,12 @@ stepBox.addEventListener('click', (event) => {
   if (!button || !block) return;
   const command = block.dataset.command ?? '';
   if (button.classList.contains('run')) {
-    // Each line as typed, each followed by Enter (a carriage return, as a keyboard sends).
-    connection.send(command.split('\n').join('\r') + '\r');
-    term.focus();
+    // Into the block's host's terminal, its tab brought up first: each line as typed, each
+    // followed by Enter (a carriage return, as a keyboard sends).
+    const target = terminalOf(block.dataset.host);
+    selectTerminal(target);
+    target.send(command.split('\n').join('\r') + '\r');
+    target.focus();
   } else if (button.classList.contains('copy')) {
     void copyText(command).then(() => {
       button.textContent = 'Copied';
@@ -292,8 +444,12 @@ async function runCheck(): Promise<void> {
   try {
     const result = await api.check(sessionId, token, step.id);
     results.set(step.id, result);
+    if (result.chart) charts.set(step.id, result.chart);
     if (result.passed) state = { ...state, steps: state.steps.map((s) => (s.id === step.id ? { ...s, passed: true } : s)) };
-    if (state.steps[current]?.id === step.id) showResult(result);
+    if (state.steps[current]?.id === step.id) {
+      showResult(result);
+      if (result.chart) showChart(result.chart, true);
+    }
     renderProgress();
   } catch (e) {
     showResult({
@@ -318,6 +474,7 @@ function clearNotice(): void {
   noticeTimer = undefined;
   noticeBox.replaceChildren();
   delete noticeBox.dataset.kind;
+  delete noticeBox.dataset.key;
 }
 
 function dismissButton(notice: NoticeMessage): HTMLButtonElement {
@@ -325,7 +482,7 @@ function dismissButton(notice: NoticeMessage): HTMLButtonElement {
   button.addEventListener('click', () => {
     dismissed.add(noticeKey(notice));
     clearNotice();
-    term.focus();
+    selected.focus();
   });
   return button;
 }
@@ -336,7 +493,7 @@ async function stillHere(button: HTMLButtonElement, text: HTMLElement): Promise<
   try {
     await api.session(sessionId, token);
     clearNotice();
-    term.focus();
+    selected.focus();
   } catch (e) {
     text.textContent = `Could not reach the lab server: ${(e as Error).message}`;
     button.disabled = false;
@@ -354,7 +511,10 @@ function countdown(at: number): string {
  * alert region, announced at once); the others replace one another and can be put away.
  */
 function showNotice(notice: NoticeMessage, again = false): void {
-  if (dismissed.has(noticeKey(notice)) && !again) return;
+  const key = noticeKey(notice);
+  if (dismissed.has(key) && !again) return;
+  // Each terminal's connection hears the session's notices: one banner for all of them.
+  if (!again && (noticeBox.dataset.key === key || alertBox.dataset.key === key)) return;
   if (notice.kind === 'reset') {
     // The server repeats a reset notice to each new connection; one banner per reset is enough.
     if (notice.message === lastReset && (!again || noticeBox.dataset.kind === 'reset')) return;
@@ -363,6 +523,7 @@ function showNotice(notice: NoticeMessage, again = false): void {
   if (notice.kind === 'removed' || notice.kind === 'workshop-ended') {
     clearNotice();
     alertBox.dataset.kind = notice.kind;
+    alertBox.dataset.key = key;
     alertBox.replaceChildren(el('strong', {}, notice.kind === 'removed' ? 'Your lab was removed. ' : 'The workshop is over. '), notice.message);
     return;
   }
@@ -370,6 +531,7 @@ function showNotice(notice: NoticeMessage, again = false): void {
   if (alertBox.dataset.kind) return;
   clearNotice();
   noticeBox.dataset.kind = notice.kind;
+  noticeBox.dataset.key = key;
   const text = el('span', { className: 'notice-text' }, notice.message);
   switch (notice.kind) {
     case 'idle-warning': {
@@ -404,6 +566,7 @@ async function reloadState(): Promise<void> {
   try {
     state = await api.session(sessionId, token);
     results.clear();
+    charts.clear();
     show(current);
   } catch (e) {
     console.warn(`could not reload the session after a reset: ${(e as Error).message}`);
@@ -430,6 +593,7 @@ async function main(): Promise<void> {
   document.title = `${state.labTitle} · ipvs-lab`;
   $<HTMLHeadingElement>('lab-title').textContent = state.labTitle;
   renderWorkshop();
+  setUpTerminals(state.terminals);
   const saved = Number(localStorage.getItem(stepKey));
   show(Number.isInteger(saved) ? saved : 0);
 }

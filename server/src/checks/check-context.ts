@@ -1,5 +1,5 @@
 import type { CheckResult } from '../../../common/api.js';
-import type { ExecResult, PathInfo } from '../runtime/runtime.js';
+import type { ExecResult, FileRead, PathInfo } from '../runtime/runtime.js';
 
 /** What a check may do: read the session's hosts with trusted tools, and look up names. */
 export interface CheckContext {
@@ -7,6 +7,8 @@ export interface CheckContext {
   exec(host: string, script: string): Promise<ExecResult>;
   /** Stats a path in the host's filesystem through the container engine. */
   statPath(host: string, path: string): Promise<PathInfo | undefined>;
+  /** Reads a file of the host's filesystem through the container engine, up to `maxBytes`. */
+  readFile(host: string, path: string, maxBytes: number): Promise<FileRead>;
   /** Session variables (`host.ip`, `vip`, ...), already filled. */
   readonly variables: Readonly<Record<string, string>>;
   /** host name → IP address, to name backends in messages by the name the learner knows. */

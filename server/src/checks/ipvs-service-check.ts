@@ -1,5 +1,7 @@
 import type { CheckResult } from '../../../common/api.js';
 import { findService } from '../ipvs/find-service.js';
+import { IpvsParseError } from '../ipvs/ipvs-parse-error.js';
+import { parseIpvsadmList } from '../ipvs/parse-ipvsadm-list.js';
 import type { IpvsTable, VirtualService } from '../ipvs/ipvs-table.js';
 import { formatEndpoint, formatService, parseServiceAddress, PROTOCOL_FLAG, type ServiceAddress } from '../ipvs/service-address.js';
 import type { IpvsServiceCheck } from '../labs/lab.js';
@@ -43,5 +45,42 @@ export async function runIpvsServiceCheck(check: IpvsServiceCheck, ctx: CheckCon
       { ...details, scheduler: service.scheduler },
     );
   }
-  return pass(`${name} exists${check.scheduler ? ` with scheduler ${service.scheduler}` : ''}.`, { ...details, scheduler: service.scheduler });
+  const persistent = check.persistent === undefined ? 0 : await persistenceOf(ctx, check.host, service);
+  if (check.persistent !== undefined && persistent !== check.persistent) {
+    const edit = `ipvsadm -E ${PROTOCOL_FLAG[wanted.protocol]} ${formatEndpoint(wanted.address, wanted.port)} -s ${service.scheduler}`;
+    return fail(
+      check.persistent === 0
+        ? `${name} is persistent (${persistent} s); this step wants it without persistence (${edit}, without -p).`
+        : persistent === 0
+          ? `${name} is not persistent; this step wants persistence of ${check.persistent} s (${edit} -p ${check.persistent}).`
+          : `${name} is persistent for ${persistent} s; this step wants ${check.persistent} s (${edit} -p ${check.persistent}).`,
+      { ...details, scheduler: service.scheduler, persistentSeconds: persistent },
+    );
+  }
+  const persistence = check.persistent ? `, persistent for ${persistent} s` : '';
+  return pass(`${name} exists${check.scheduler ? ` with scheduler ${service.scheduler}` : ''}${persistence}.`, {
+    ...details,
+    scheduler: service.scheduler,
+    ...(service.persistentSeconds !== undefined && { persistentSeconds: service.persistentSeconds }),
+  });
+}
+
+/**
+ * The service's persistence in seconds, as ipvsadm reads it over netlink: /proc/net/ip_vs prints
+ * it in jiffies, and only the kernel knows how many make a second (HZ 250 on Debian, 1000
+ * elsewhere). Falls back on the /proc reading if ipvsadm cannot answer.
+ */
+async function persistenceOf(ctx: CheckContext, host: string, service: VirtualService): Promise<number> {
+  const listing = await ctx.exec(host, 'ipvsadm -L -n');
+  const fromProc = service.persistentSeconds ?? 0;
+  if (listing.exitCode !== 0) return fromProc;
+  try {
+    const same = parseIpvsadmList(listing.stdout).services.find(
+      (s) => s.protocol === service.protocol && s.address === service.address && s.port === service.port,
+    );
+    return same ? (same.persistentSeconds ?? 0) : fromProc;
+  } catch (e) {
+    if (e instanceof IpvsParseError) return fromProc;
+    throw e;
+  }
 }

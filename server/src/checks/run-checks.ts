@@ -5,6 +5,8 @@ import type { CheckContext } from './check-context.js';
 import { runCommandCheck } from './command-check.js';
 import { runFileCheck } from './file-check.js';
 import { runIpvsRealServersCheck } from './ipvs-real-servers-check.js';
+import { runIpvsRepliesCheck } from './ipvs-replies-check.js';
+import { runResultsFileCheck } from './results-file-check.js';
 import { runIpvsServiceCheck } from './ipvs-service-check.js';
 import { IpvsUnavailableError } from './read-ipvs-table.js';
 import { runTrafficCheck } from './traffic-check.js';
@@ -28,6 +30,10 @@ async function runOne(check: CheckSpec, ctx: CheckContext): Promise<CheckResult>
       return runTrafficCheck(check, ctx);
     case 'file':
       return runFileCheck(check, ctx);
+    case 'ipvs-replies':
+      return runIpvsRepliesCheck(check, ctx);
+    case 'results-file':
+      return runResultsFileCheck(check, ctx);
   }
 }
 

@@ -32,23 +32,26 @@ function shellQuote(s: string): string {
 }
 
 /**
- * One exec that sends the requests one after another, each on a new connection (from each of
- * `sources` in turn, when given). After each reply curl itself prints a record: `marker`, the
- * local address and port the connection came from, its exit code and error. Nothing else runs
- * per request (on an emulated CPU every process costs a good part of a second), so the lines are
- * written out rather than looped. It stops at the first failure, so a broken service costs one
- * timeout, not twelve, and `timeout` ends it after {@link TRAFFIC_DEADLINE_SECONDS} (exit {@link DEADLINE_EXIT_CODE}).
+ * One exec, and one curl process, that sends the requests one after another, each on a new
+ * connection that the server closes after its reply (`Connection: close`, so the kernel counts
+ * it as closed, InActConn, before the next one is scheduled), from each of `sources` in turn when
+ * given. After each reply curl prints a record: `marker`, the local address and port the
+ * connection came from, its exit code and error. One process matters: on an emulated CPU each
+ * new process costs about a second. `--fail-early` stops at the first failure, so a broken
+ * service costs one timeout, not twelve, and `timeout` ends it all after
+ * {@link TRAFFIC_DEADLINE_SECONDS} (said as exit {@link DEADLINE_EXIT_CODE}).
  */
 export function trafficScript(url: string, requests: number, sources: readonly string[], marker: string): string {
-  const writeOut = `\n${marker}\t%{local_ip}\t%{local_port}\t%{exitcode}\t%{errormsg}\n`;
-  const lines = [`r() { curl -sS --connect-timeout ${REQUEST_TIMEOUT_SECONDS} --max-time ${REQUEST_TIMEOUT_SECONDS} -w '${writeOut}' "$@" 2>/dev/null; }`];
+  const writeOut = `\\n${marker}\\t%{local_ip}\\t%{local_port}\\t%{exitcode}\\t%{errormsg}\\n`;
+  const transfers: string[] = [];
   for (let i = 0; i < requests; i++) {
-    const source = sources.length > 0 ? `--interface ${shellQuote(sources[i % sources.length]!)} ` : '';
-    // curl's own exit code ends the script: 127 (no curl) says so, any other is in curl's record.
-    lines.push(`r ${source}${shellQuote(url)} || exit $?`);
+    const source = sources.length > 0 ? ` --interface ${shellQuote(sources[i % sources.length]!)}` : '';
+    transfers.push(
+      `--connect-timeout ${REQUEST_TIMEOUT_SECONDS} --max-time ${REQUEST_TIMEOUT_SECONDS} -H 'Connection: close'${source} -w '${writeOut}' ${shellQuote(url)}`,
+    );
   }
   // timeout's own 124 would read as the server's exec timeout (which also runs under timeout): say it as 125.
-  return `timeout ${TRAFFIC_DEADLINE_SECONDS} sh -c ${shellQuote(lines.join('\n'))}; rc=$?; [ "$rc" != 124 ] || rc=${DEADLINE_EXIT_CODE}; exit "$rc"`;
+  return `timeout ${TRAFFIC_DEADLINE_SECONDS} curl -sS --fail-early ${transfers.join(' --next ')} 2>/dev/null; rc=$?; [ "$rc" != 124 ] || rc=${DEADLINE_EXIT_CODE}; exit "$rc"`;
 }
 
 /** A marker no reply can forge: a learner does not know it before the check runs. */
@@ -190,7 +193,14 @@ export async function runTrafficCheck(check: TrafficCheck, ctx: CheckContext): P
     inactiveConns: r.inactiveConns,
   }));
   const requests: JudgedRequest[] = sequence.map((backend, i) => ({ backend, source: sent[i]?.localAddress ?? '', destination: service.address }));
-  const verdict = judgeSchedule({ scheduler: check.scheduler, flags, servers, requests, requested: check.requests });
+  const verdict = judgeSchedule({
+    scheduler: check.scheduler,
+    flags,
+    servers,
+    requests,
+    requested: check.requests,
+    persistent: service.persistentSeconds !== undefined && service.persistentSeconds > 0,
+  });
   const details = { ...tally, sequence, counts: verdict.counts, servers, ...(verdict.expected && { expected: verdict.expected }) };
   return verdict.passed ? pass(verdict.message, details) : fail(verdict.message, details);
 }

@@ -46,9 +46,21 @@ export async function testLab(baseUrl: string, lab: Lab, hooks: RunnerHooks): Pr
     return answer;
   };
 
-  const term = await TerminalClient.connect(terminalUrl(baseUrl, session.id, session.token), { cols: 160, rows: 50 });
+  // A terminal per host, opened when a solution line first goes there; the main one at once.
+  const terminals = new Map<string, TerminalClient>();
+  const terminal = async (host: string | undefined): Promise<TerminalClient> => {
+    const key = host ?? '';
+    let term = terminals.get(key);
+    if (!term) {
+      term = await TerminalClient.connect(terminalUrl(baseUrl, session.id, session.token, host), { cols: 160, rows: 50 });
+      terminals.set(key, term);
+      await term.nextMessage('ready');
+    }
+    return term;
+  };
+  const mainShell = lab.hosts.find((h) => h.shell)?.name;
   try {
-    await term.nextMessage('ready');
+    await terminal(undefined);
     let failed = false;
     for (const step of lab.steps) {
       const t0 = Date.now();
@@ -78,12 +90,14 @@ export async function testLab(baseUrl: string, lab: Lab, hooks: RunnerHooks): Pr
         }
         const t1 = Date.now();
         for (const line of step.solution) {
-          const typed = fillTemplate(line, state.variables);
+          const typed = fillTemplate(line.command, state.variables);
+          const term = await terminal(line.host === mainShell ? undefined : line.host);
+          const timeoutMs = line.timeoutSeconds === undefined ? SOLUTION_LINE_TIMEOUT_MS : line.timeoutSeconds * 1000;
           try {
-            await typeAndWait(term, typed, SOLUTION_LINE_TIMEOUT_MS);
+            await typeAndWait(term, typed, timeoutMs);
           } catch (e) {
             throw new Error(
-              `the solution line \`${typed}\` did not finish within ${SOLUTION_LINE_TIMEOUT_MS / 1000} s; the terminal last showed: ${JSON.stringify(term.output.slice(-300))}`,
+              `the solution line \`${typed}\` in ${line.host} did not finish within ${timeoutMs / 1000} s; the terminal last showed: ${JSON.stringify(term.output.slice(-300))}`,
               { cause: e },
             );
           }
@@ -106,7 +120,7 @@ export async function testLab(baseUrl: string, lab: Lab, hooks: RunnerHooks): Pr
       }
     }
   } finally {
-    await term.close();
+    await Promise.all([...terminals.values()].map((t) => t.close()));
   }
   return result({ sessionStartMs });
 }

@@ -151,6 +151,8 @@ export interface TerminalTarget {
 }
 
 /** A script's way in: the session token in an Authorization header, never in the URL. */
-export function terminalUrl(baseUrl: string, id: string, token: string): TerminalTarget {
-  return { url: `${baseUrl.replace(/^http/, 'ws')}/api/sessions/${id}/terminal`, headers: { Authorization: `Bearer ${token}` } };
+/** Where a script opens a session's terminal: the main one, or the one in `host`. */
+export function terminalUrl(baseUrl: string, id: string, token: string, host?: string): TerminalTarget {
+  const query = host === undefined ? '' : `?host=${encodeURIComponent(host)}`;
+  return { url: `${baseUrl.replace(/^http/, 'ws')}/api/sessions/${id}/terminal${query}`, headers: { Authorization: `Bearer ${token}` } };
 }

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import type { Session } from '../sessions/session.js';
 import { FlowControl } from '../terminal/flow-control.js';
 import type { Disposable } from '../terminal/terminal-session.js';
+import type { HostTerminal } from '../sessions/session.js';
 import { hostAllowed, hostRefusal, originAllowed, type HostPolicy } from './host-guard.js';
 import { bearerToken } from './request-parts.js';
 import { SOCKET_HARD_LIMIT, SocketBackpressure } from './socket-backpressure.js';
@@ -98,10 +99,12 @@ export class TerminalGateway {
     socket.on('error', () => socket.destroy());
     let path: string;
     let ticket: string | null;
+    let host: string | null;
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       path = url.pathname;
       ticket = url.searchParams.get('ticket');
+      host = url.searchParams.get('host');
     } catch {
       refuse(socket, 400, 'the request path is not a valid URL');
       return true;
@@ -111,13 +114,9 @@ export class TerminalGateway {
     if (!match && !mirror) return false;
     const id = match ? match[1]! : mirror![2]!;
     try {
-      if (mirror) {
-        const session = this.authorizeMirror(req, mirror[1]!, id, ticket);
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, session, 'mirror'));
-        return true;
-      }
-      const session = this.authorize(req, id, ticket);
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, session, 'learner'));
+      const session = mirror ? this.authorizeMirror(req, mirror[1]!, id, ticket) : this.authorize(req, id, ticket);
+      const terminal = terminalOf(session, host);
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.attach(ws, session, terminal, mirror ? 'mirror' : 'learner'));
     } catch (e) {
       if (e instanceof HttpError) refuse(socket, e.status, e.message);
       else {
@@ -184,16 +183,19 @@ export class TerminalGateway {
     this.wss.close();
   }
 
-  /** Open terminal sockets of a session (for tests and the operator's view). */
+  /** Open terminal sockets of a session, on all its hosts (for tests and the operator's view). */
   pageCount(sessionId: string): number {
-    return this.pages.get(sessionId)?.size ?? 0;
+    let count = 0;
+    for (const [key, pages] of this.pages) if (key.startsWith(`${sessionId}/`)) count += pages.size;
+    return count;
   }
 
   /**
    * Serves one page. A `mirror` (the instructor watching) sees the same output but never writes,
    * resizes, holds the shell for flow control or counts as the learner's activity.
    */
-  private attach(ws: WebSocket, session: Session, role: 'learner' | 'mirror'): void {
+  private attach(ws: WebSocket, session: Session, shell: HostTerminal, role: 'learner' | 'mirror'): void {
+    const { host, terminal } = shell;
     if (session.ended) {
       // A reset is replacing this session's containers: the page retries in a moment.
       ws.close(CLOSE_TRY_LATER, 'this session is being reset; try again in a moment');
@@ -201,18 +203,20 @@ export class TerminalGateway {
     }
     const registry = role === 'mirror' ? this.mirrors : this.pages;
     const limit = role === 'mirror' ? MAX_MIRRORS_PER_SESSION : this.options.maxPagesPerSession;
-    const pages = registry.get(session.id) ?? new Set<WebSocket>();
+    // Counted per terminal: a page with a tab per host opens one socket per tab.
+    const key = `${session.id}/${host}`;
+    const pages = registry.get(key) ?? new Set<WebSocket>();
     if (pages.size >= limit) {
-      ws.close(CLOSE_TRY_LATER, `this session already has ${limit} ${role === 'mirror' ? 'mirrors' : 'terminal pages'} open; close one and reload`);
+      const what = role === 'mirror' ? 'mirrors' : 'terminal pages';
+      ws.close(CLOSE_TRY_LATER, `this session already has ${limit} ${what} open on ${host}; close one and reload`);
       return;
     }
     pages.add(ws);
-    registry.set(session.id, pages);
+    registry.set(key, pages);
     const liveness: Liveness = { alive: true };
     this.liveness.set(ws, liveness);
     ws.on('pong', () => (liveness.alive = true));
 
-    const terminal = session.terminal;
     const holder = {};
     // A mirror that cannot keep up is closed at the hard bound; it never holds the learner's shell.
     const backpressure = new SocketBackpressure(
@@ -311,10 +315,17 @@ export class TerminalGateway {
       flow?.release();
       backpressure.dispose();
       pages.delete(ws);
-      if (pages.size === 0 && registry.get(session.id) === pages) registry.delete(session.id);
+      if (pages.size === 0 && registry.get(key) === pages) registry.delete(key);
     });
     ws.on('error', (e) => this.options.log.warn('terminal socket error', { sessionId: session.id, error: e.message }));
   }
+}
+
+/** The terminal of `host` (the lab's first terminal when none is named), or a 404 naming those there are. */
+function terminalOf(session: Session, host: string | null): HostTerminal {
+  const terminal = session.terminalFor(host ?? undefined);
+  if (!terminal) throw new HttpError(404, `session ${session.id} has no terminal on ${JSON.stringify(host)}; terminals: ${session.terminalHosts.join(', ')}`);
+  return terminal;
 }
 
 function refuse(socket: Duplex, status: number, message: string): void {

@@ -43,6 +43,11 @@ export interface ScheduleInput {
   readonly requests: readonly JudgedRequest[];
   /** How many requests were meant to be sent. */
   readonly requested: number;
+  /**
+   * The service is persistent (`-p`): each client's connections follow its first one, whatever
+   * the scheduler, until the persistence times out.
+   */
+  readonly persistent?: boolean;
 }
 
 /** The outcome of {@link judgeSchedule}, ready to show to a learner. */
@@ -143,6 +148,8 @@ export function judgeSchedule(input: ScheduleInput): ScheduleVerdict {
 
   // From here on every entry is the name of a server with weight above 0.
   const picks = sequence.map((name) => names.indexOf(name));
+  // A persistence template decides before the scheduler: only a client's first connection is scheduled.
+  if (input.persistent) return verdict(judgeHashed('persistent', false, servers, requests));
   switch (scheduler) {
     case 'rr':
       return verdict(judgeRr(servers, picks, counts));
@@ -510,13 +517,17 @@ function describe(s: Load): string {
 
 // ---- sh, mh, dh -----------------------------------------------------------------------------
 
-const HASHED_WHAT: Readonly<Record<'sh' | 'mh' | 'dh', string>> = {
+/** What keeps a client (or a destination) on one server: a hash, or persistence (`-p`). */
+type Sticky = 'sh' | 'mh' | 'dh' | 'persistent';
+
+const HASHED_WHAT: Readonly<Record<Sticky, string>> = {
   sh: 'sh hashes the client address',
   mh: 'mh looks the client address up in its Maglev table',
   dh: 'dh hashes the destination address',
+  persistent: "the service is persistent (-p): a client's first connection picks a server and the kernel sends the next ones to it too",
 };
 
-function judgeHashed(scheduler: 'sh' | 'mh' | 'dh', portHashed: boolean, servers: readonly JudgedServer[], requests: readonly JudgedRequest[]): Judged {
+function judgeHashed(scheduler: Sticky, portHashed: boolean, servers: readonly JudgedServer[], requests: readonly JudgedRequest[]): Judged {
   const sequence = requests.map((r) => r.backend);
   const shown = showSequence(sequence);
   const byDestination = scheduler === 'dh';
@@ -526,7 +537,7 @@ function judgeHashed(scheduler: 'sh' | 'mh' | 'dh', portHashed: boolean, servers
     return key === '' ? undefined : key;
   };
 
-  if (portHashed) return judgePortHashed(scheduler, servers, sequence);
+  if (portHashed && scheduler !== 'persistent') return judgePortHashed(scheduler, servers, sequence);
 
   // Requests without an address share one group: they came from (or went to) the same place.
   const groups = new Map<string | undefined, number[]>();
@@ -549,7 +560,7 @@ function judgeHashed(scheduler: 'sh' | 'mh' | 'dh', portHashed: boolean, servers
     const who = key ?? (byDestination ? 'the destination' : 'the client');
     return `${members.length === 1 ? 'the request' : `all ${members.length} requests`} ${byDestination ? 'to' : 'from'} ${who} went to ${name}`;
   });
-  return { passed: true, message: `${scheduler}: ${joinWithAnd(stays)}: ${rule} (sequence: ${shown})` };
+  return { passed: true, message: `${scheduler === 'persistent' ? 'persistence' : scheduler}: ${joinWithAnd(stays)}: ${rule} (sequence: ${shown})` };
 }
 
 function judgePortHashed(scheduler: 'sh' | 'mh' | 'dh', servers: readonly JudgedServer[], sequence: readonly string[]): Judged {

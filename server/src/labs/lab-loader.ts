@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { SolutionLine } from '../../../common/api.js';
 import type { CheckSpec, HostSpec, Lab, StepSpec } from './lab.js';
 import { LabError, type LabProblem } from './lab-error.js';
 import { CHECK_KINDS, labSchema } from './lab-schema.js';
@@ -70,7 +71,9 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
   }));
   const hostNames = hosts.map((h) => h.name);
   const shellHosts = hosts.filter((h) => h.shell);
-  if (shellHosts.length !== 1) problem(['hosts'], `exactly one host needs shell: true (the learner's terminal); found ${shellHosts.length}${shellHosts.length ? `: ${shellHosts.map((h) => h.name).join(', ')}` : ''}`);
+  if (shellHosts.length === 0) problem(['hosts'], `at least one host needs shell: true (the learner's terminal); found none`);
+  const shellNames = shellHosts.map((h) => h.name);
+  const mainShell = shellNames[0] ?? '';
   for (const h of hosts) {
     if ('build' in h.image && !existsSync(path.join(options.containersDir, h.image.build, 'Dockerfile')))
       problem(['hosts', h.name, 'image', 'build'], `no Dockerfile at ${rel(path.join(options.containersDir, h.image.build, 'Dockerfile'))}`);
@@ -101,7 +104,13 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
       checkVariables(JSON.stringify(c), ['steps', i, 'checks', j], known);
       checkAddresses(c, ['steps', i, 'checks', j, c.kind], known, problem);
     });
-    (s.solution ?? []).forEach((line, j) => checkVariables(line, ['steps', i, 'solution', j], known));
+    const solution = (s.solution ?? []).map((line, j): SolutionLine => {
+      const { host = mainShell, run, timeout }: { host?: string; run: string; timeout?: number } = typeof line === 'string' ? { run: line } : line;
+      if (!shellNames.includes(host))
+        problem(['steps', i, 'solution', j, 'host'], `host ${host} has no terminal (shell: true): solution lines go to ${shellNames.join(', ') || 'none'}`);
+      checkVariables(run, ['steps', i, 'solution', j], known);
+      return { host, command: run, ...(timeout !== undefined && { timeoutSeconds: timeout }) };
+    });
 
     const stepPath = path.join(absDir, s.file);
     let markdown = '';
@@ -117,21 +126,22 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
     const hints = s.challenge?.hints ?? [];
     hints.forEach((hint, j) => checkVariables(hint, ['steps', i, 'challenge', 'hints', j], known));
     if (s.challenge) {
-      if (readOnly || checks.length === 0) problem(['steps', i, 'challenge'], `challenge ${s.id} needs checks: a challenge is a goal the server can check`);
+      if (readOnly || checks.length === 0)
+        problem(['steps', i, 'challenge'], `challenge ${s.id} needs checks and cannot be readOnly: a challenge is a goal the server can check`);
       // The goal only: a command block would hand the learner the answer with a Run button.
       if (markdown && hasCommandBlock(markdown))
         lint(['steps', i, 'file'], `challenge ${s.id} gives commands in ${s.file}: a challenge states the goal; put commands in its hints, if anywhere`);
     }
     if (!readOnly && checks.length === 0) lint(['steps', i], `step ${s.id} has no check: give it checks, or mark it readOnly: true if it changes nothing`);
-    if (checks.length > 0 && (s.solution ?? []).length === 0) lint(['steps', i], `step ${s.id} has checks but no solution: add the commands a learner would type, so the lab can be tested`);
-    if (markdown) for (const p of markdownProblems(markdown)) lintProblems.push({ file: rel(stepPath), line: p.line, field: '', message: p.message });
+    if (checks.length > 0 && solution.length === 0) lint(['steps', i], `step ${s.id} has checks but no solution: add the commands a learner would type, so the lab can be tested`);
+    if (markdown) for (const p of markdownProblems(markdown, shellNames)) lintProblems.push({ file: rel(stepPath), line: p.line, field: '', message: p.message });
     return {
       id: s.id,
       title: s.title,
       file: s.file,
       markdown,
       checks,
-      solution: s.solution ?? [],
+      solution,
       readOnly,
       mayAlreadyPass: s.mayAlreadyPass ?? false,
       ...(s.challenge && { challenge: { hints } }),
@@ -277,7 +287,7 @@ function checkAddresses(check: CheckSpec, fieldPath: (string | number)[], known:
       if (!(e instanceof TemplateError)) problem([...fieldPath, ...field], (e as Error).message.replace('192.0.2.1', '<address>'));
     }
   };
-  if ((check.kind === 'ipvs-service' || check.kind === 'ipvs-real-servers' || check.kind === 'traffic') && check.service !== undefined)
+  if ((check.kind === 'ipvs-service' || check.kind === 'ipvs-real-servers' || check.kind === 'traffic' || check.kind === 'ipvs-replies') && check.service !== undefined)
     attempt(['service'], check.service, parseServiceAddress);
   if (check.kind === 'ipvs-real-servers') check.servers.forEach((s, k) => attempt(['servers', k], s, parseEndpoint));
 }

@@ -16,7 +16,12 @@ const checkSchemas = {
     type: 'object',
     additionalProperties: false,
     required: ['host', 'service'],
-    properties: { host: name, service: nonEmpty, scheduler: { enum: ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos'] } },
+    properties: {
+      host: name,
+      service: nonEmpty,
+      scheduler: { enum: ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos'] },
+      persistent: { type: 'integer', minimum: 0, maximum: 2678400 },
+    },
   },
   'ipvs-real-servers': {
     type: 'object',
@@ -54,6 +59,29 @@ const checkSchemas = {
       requests: { type: 'integer', minimum: 4, maximum: 50 },
       backends: { type: 'object', minProperties: 2, additionalProperties: nonEmpty, propertyNames: name },
       sources: { type: 'array', minItems: 1, maxItems: 4, items: nonEmpty },
+    },
+  },
+  'ipvs-replies': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['host', 'service', 'replies'],
+    properties: { host: name, service: nonEmpty, replies: { enum: ['director', 'direct'] }, from: name },
+  },
+  'results-file': {
+    type: 'object',
+    additionalProperties: false,
+    required: ['host', 'path', 'require', 'failMessage'],
+    properties: {
+      host: name,
+      path: { type: 'string', pattern: '^/' },
+      require: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[a-z_]+=\\S+( [a-z_]+=\\S+)*$' } },
+      failMessage: nonEmpty,
+      chart: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['title', 'x', 'series', 'y', 'xLabel', 'yLabel'],
+        properties: { title: nonEmpty, x: nonEmpty, series: nonEmpty, y: nonEmpty, xLabel: nonEmpty, yLabel: nonEmpty },
+      },
     },
   },
   file: {
@@ -131,7 +159,21 @@ export const labSchema = {
               properties: checkSchemas,
             },
           },
-          solution: { type: 'array', items: nonEmpty },
+          solution: {
+            type: 'array',
+            items: {
+              oneOf: [
+                nonEmpty,
+                {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['run'],
+                  // timeout: seconds `ipvs-lab test` waits for this line (a long measurement), instead of the default.
+                  properties: { host: name, run: nonEmpty, timeout: { type: 'integer', minimum: 1, maximum: 3600 } },
+                },
+              ],
+            },
+          },
           readOnly: { type: 'boolean' },
           mayAlreadyPass: { type: 'boolean' },
           challenge: {

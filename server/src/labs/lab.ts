@@ -1,3 +1,4 @@
+import type { SolutionLine } from '../../../common/api.js';
 import type { LabProblem } from './lab-error.js';
 
 /**
@@ -12,7 +13,7 @@ export interface HostSpec {
   readonly image: { readonly ref: string } | { readonly build: string };
   /** Linux capabilities added to Docker's default set, e.g. NET_ADMIN. */
   readonly capabilities: readonly string[];
-  /** The learner's terminal runs in the one host marked `shell: true`. */
+  /** The learner gets a terminal in each host marked `shell: true`; the first is the main one. */
   readonly shell: boolean;
   /** Files written into the container before it starts: path → content (variables allowed). */
   readonly files: Readonly<Record<string, string>>;
@@ -46,6 +47,8 @@ export interface IpvsServiceCheck {
   /** `TCP 10.0.0.1:80` (variables allowed). */
   readonly service: string;
   readonly scheduler?: string;
+  /** Persistence timeout in seconds (`ipvsadm -p`) the service must have; 0: it must not be persistent. */
+  readonly persistent?: number;
 }
 export interface IpvsRealServersCheck {
   readonly kind: 'ipvs-real-servers';
@@ -95,7 +98,41 @@ export interface FileCheck {
   readonly failMessage: string;
   readonly passMessage: string;
 }
-export type CheckSpec = CommandCheck | IpvsServiceCheck | IpvsRealServersCheck | TrafficCheck | FileCheck;
+/**
+ * Which way a virtual service's replies go, from the director's own counters: `director` (NAT:
+ * OutPkts grows) or `direct` (direct routing, tunnelling: OutPkts stays 0).
+ */
+export interface IpvsRepliesCheck {
+  readonly kind: 'ipvs-replies';
+  readonly host: string;
+  readonly service: string;
+  readonly replies: 'director' | 'direct';
+  /** The client the learner sends traffic from, named in the message when nothing was counted. */
+  readonly from?: string;
+}
+/**
+ * Measurements the learner made with a tool of the lab (`kube-scale`), read from the file it
+ * writes: lines `#result key=value ...`. The engine reads the file; nothing runs in the host. The
+ * learner could write the file by hand: this checks that they ran the measurement, not its truth.
+ */
+export interface ResultsFileCheck {
+  readonly kind: 'results-file';
+  readonly host: string;
+  readonly path: string;
+  /** Rows that must be there: each `key=value ...`, all of whose pairs one result line must have. */
+  readonly require: readonly string[];
+  readonly failMessage: string;
+  readonly chart?: {
+    readonly title: string;
+    /** The key plotted across, the key whose values name the lines, the key plotted up. */
+    readonly x: string;
+    readonly series: string;
+    readonly y: string;
+    readonly xLabel: string;
+    readonly yLabel: string;
+  };
+}
+export type CheckSpec = ResultsFileCheck | CommandCheck | IpvsServiceCheck | IpvsRealServersCheck | TrafficCheck | FileCheck | IpvsRepliesCheck;
 export type CheckKind = CheckSpec['kind'];
 
 export interface StepSpec {
@@ -106,8 +143,8 @@ export interface StepSpec {
   readonly markdown: string;
   /** All must pass, in order; the first failure is reported. Empty for steps that change nothing. */
   readonly checks: readonly CheckSpec[];
-  /** What a learner would type to complete the step: one shell line each. */
-  readonly solution: readonly string[];
+  /** What a learner would type to complete the step: one shell line each, in the terminal of `host`. */
+  readonly solution: readonly SolutionLine[];
   /** The step only explains or looks around; it changes nothing, so it needs no check. */
   readonly readOnly: boolean;
   /** The step's check may pass before its solution runs (it observes what earlier steps built). */
@@ -143,11 +180,16 @@ export interface Lab {
   readonly lint: readonly LabProblem[];
 }
 
-/** The host whose shell the learner gets. */
+/** The learner's main terminal's host: the first with `shell: true`. */
 export function shellHost(lab: Lab): HostSpec {
   const host = lab.hosts.find((h) => h.shell);
   if (!host) throw new Error(`lab ${lab.id} has no host with shell: true`);
   return host;
+}
+
+/** Every host the learner gets a terminal in, the main one first (lab order). */
+export function shellHosts(lab: Lab): HostSpec[] {
+  return lab.hosts.filter((h) => h.shell);
 }
 
 /**
@@ -159,7 +201,8 @@ export function checkedHosts(lab: Lab): Set<string> {
   for (const step of lab.steps)
     for (const c of step.checks) {
       if (c.kind === 'traffic') names.add(c.from);
-      if (c.kind !== 'file') names.add(c.host);
+      // The engine answers file checks itself; they need no checker.
+      if (c.kind !== 'file' && c.kind !== 'results-file') names.add(c.host);
     }
   return names;
 }

@@ -60,6 +60,9 @@ export interface PathInfo {
   readonly linkTarget?: string;
 }
 
+/** A file read from a host, or why it could not be. */
+export type FileRead = { readonly content: Buffer } | { readonly problem: string };
+
 /** The command that attaches a terminal to a host's shell (run in a pty by the terminal). */
 export interface ShellCommand {
   readonly file: string;
@@ -85,6 +88,8 @@ export interface RunningEnvironment extends AsyncDisposable {
   check(host: string, script: string, timeoutMs: number): Promise<ExecResult>;
   /** Stats a path in a host's filesystem through the engine, without running anything in the host. */
   statPath(host: string, path: string): Promise<PathInfo | undefined>;
+  /** Reads a file of `host`'s filesystem through the runtime, up to `maxBytes`; nothing runs in the container. */
+  readFile(host: string, path: string, maxBytes: number): Promise<FileRead>;
   /** The learner's shell in `host`. */
   shellCommand(host: string): ShellCommand;
   /** Removes every container and the network. Safe to call more than once and concurrently. */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CheckResult, SessionLimits } from '../../../common/api.js';
 import { HttpError } from '../http-error.js';
 import type { Lab } from '../labs/lab.js';
-import { checkedHosts, shellHost } from '../labs/lab.js';
+import { checkedHosts, shellHosts } from '../labs/lab.js';
 import { fillTemplate, HOST_VARIABLE_SUFFIXES, networkVariableValues } from '../labs/template.js';
 import type { Logger } from '../logger.js';
 import { RuntimeCapacityError, type LabRuntime, type ResourceLimits, type RunningEnvironment } from '../runtime/runtime.js';
@@ -168,15 +168,20 @@ export class SessionManager {
 
   private assemble(record: SessionRecord, lab: Lab, environment: RunningEnvironment, options: { spawnNow: boolean }): Session {
     const variables = sessionVariables(lab, environment);
-    const terminal = new TerminalSession(environment.shellCommand(shellHost(lab).name), {
-      replayCapacity: this.options.replayCapacity,
-      spawnNow: options.spawnNow,
-    });
+    // The main shell starts with the session (its prompt says the session is ready); the others
+    // when a page first opens them.
+    const terminals = shellHosts(lab).map((host, i) => ({
+      host: host.name,
+      terminal: new TerminalSession(environment.shellCommand(host.name), {
+        replayCapacity: this.options.replayCapacity,
+        spawnNow: options.spawnNow && i === 0,
+      }),
+    }));
     return new Session(
       record,
       lab,
       environment,
-      terminal,
+      terminals,
       variables,
       this.options.store.passedSteps(record.id),
       this.options.store,

@@ -24,6 +24,12 @@ export interface SessionHooks {
 
 type NoticeListener = (notice: NoticeMessage) => void;
 
+/** One of a session's terminals: a shell in one of its hosts. */
+export interface HostTerminal {
+  readonly host: string;
+  readonly terminal: TerminalSession;
+}
+
 /** One learner's lab: their containers, their shell, their progress. */
 export class Session {
   private lastActivity: number;
@@ -43,7 +49,8 @@ export class Session {
     private readonly record: SessionRecord,
     readonly lab: Lab,
     readonly environment: RunningEnvironment,
-    readonly terminal: TerminalSession,
+    /** A shell per host the lab gives a terminal, the first one's first: the learner's main terminal. */
+    private readonly terminals: readonly HostTerminal[],
     readonly variables: Readonly<Record<string, string>>,
     /** Step id → when it first passed; kept in the store, so a restart keeps it. */
     private readonly passed: Map<string, number>,
@@ -62,6 +69,21 @@ export class Session {
 
   get id(): string {
     return this.record.id;
+  }
+
+  /** The learner's main terminal: in the lab's first host with a shell. */
+  get terminal(): TerminalSession {
+    return this.terminals[0]!.terminal;
+  }
+
+  /** The hosts with a terminal, in the lab's order. */
+  get terminalHosts(): string[] {
+    return this.terminals.map((t) => t.host);
+  }
+
+  /** The terminal in `host` (the main one when undefined), or undefined when that host has none. */
+  terminalFor(host?: string): HostTerminal | undefined {
+    return host === undefined ? this.terminals[0] : this.terminals.find((t) => t.host === host);
   }
 
   /** Constant-time comparison of hashes, so the token cannot be guessed a byte at a time. */
@@ -142,10 +164,11 @@ export class Session {
         hasCheck: s.checks.length > 0,
         html: this.stepHtml.get(s.id) ?? '',
         // A challenge's answer stays on the server: the page never has it to show.
-        solution: s.challenge ? [] : s.solution.map((line) => fillTemplate(line, this.variables)),
+        solution: s.challenge ? [] : s.solution.map((line) => ({ host: line.host, command: fillTemplate(line.command, this.variables) })),
         ...(s.challenge && { challenge: this.challengeHints(s.id) }),
       })),
       variables: this.variables,
+      terminals: this.terminalHosts,
       limits: this.hooks.limits(this),
     };
   }
@@ -197,6 +220,7 @@ export class Session {
     return {
       exec: (host, script) => this.environment.check(host, script, this.checkTimeoutMs),
       statPath: (host, target) => this.environment.statPath(host, target),
+      readFile: (host, target, maxBytes) => this.environment.readFile(host, target, maxBytes),
       variables: this.variables,
       hostIps: new Map([...this.environment.hosts.values()].map((h) => [h.name, h.ip])),
     };
@@ -222,7 +246,7 @@ export class Session {
   dispose(options: { keepContainers?: boolean; closeReason?: string } = {}): Promise<void> {
     this.disposed ??= (async () => {
       this.noticeListeners.clear();
-      this.terminal.dispose(options.closeReason);
+      for (const { terminal } of this.terminals) terminal.dispose(options.closeReason);
       this.persistActivity();
       if (!options.keepContainers) await this.environment.stop();
     })();

@@ -220,7 +220,15 @@ export class SessionStore {
    * revealed now; at `max`, it stays there.
    */
   revealHint(sessionId: string, stepId: string, max: number, at: number): number {
-    const row = this.#revealHint.get({ session: sessionId, step: stepId, max, at });
+    let row: { revealed: number } | undefined;
+    try {
+      row = this.#revealHint.get({ session: sessionId, step: stepId, max, at });
+    } catch (err) {
+      if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+        throw new StoreError(`cannot reveal a hint of step ${stepId}: there is no session ${sessionId}`, { cause: err });
+      }
+      throw err;
+    }
     if (!row) throw new StoreError(`cannot reveal a hint of step ${stepId} of session ${sessionId}`);
     return row.revealed;
   }

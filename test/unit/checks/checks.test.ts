@@ -86,6 +86,9 @@ function contextFor(answer: ExecResult | ((host: string, script: string) => Exec
     statPath(host, file) {
       return Promise.reject(new Error(`these checks read no files, yet statPath(${host}, ${file}) was called`));
     },
+    readFile(host, file) {
+      return Promise.reject(new Error(`these checks read no files, yet readFile(${host}, ${file}) was called`));
+    },
     variables: extra.variables ?? {},
     hostIps: extra.hostIps ?? new Map(),
   };
@@ -262,6 +265,72 @@ describe('ipvs-service on real kernel output', () => {
   });
 });
 
+describe('ipvs-service with persistent, on real kernel output', () => {
+  // mixed.proc-net-ip_vs.txt has `sh persistent 75000` on 172.17.0.2:443: jiffies, at HZ 250 the
+  // 300 s of `-p 300` that mixed.ipvsadm-Ln.txt shows. 172.17.0.2:80 (rr) is not persistent.
+  const persistent = (s: string, seconds: number, scheduler?: string): IpvsServiceCheck => ({ ...service(s, scheduler), persistent: seconds });
+  const MIXED_SERVICES = ['TCP 172.17.0.2:443', 'TCP 172.17.0.2:8080', 'TCP 172.17.0.2:80', 'TCP [::1]:80', 'UDP 172.17.0.2:53', 'FWM 7'];
+
+  it('passes for persistent: 300 on the service the kernel lists with 75000 jiffies', async () => {
+    const result = await check([persistent('TCP 172.17.0.2:443', 300)], procAnswer(PROC.mixed));
+    assert.equal(result.passed, true);
+    assert.equal(result.message, 'TCP 172.17.0.2:443 exists, persistent for 300 s.');
+    assert.deepEqual(result.details, { host: 'director', services: MIXED_SERVICES, scheduler: 'sh', persistentSeconds: 300 });
+  });
+
+  it('passes with the scheduler and the persistence both asked for', async () => {
+    const result = await check([persistent('TCP 172.17.0.2:443', 300, 'sh')], procAnswer(PROC.mixed));
+    assert.equal(result.passed, true);
+    assert.equal(result.message, 'TCP 172.17.0.2:443 exists with scheduler sh, persistent for 300 s.');
+  });
+
+  it('fails for persistent: 10800 on a service persistent for 300 s, naming both and the fix', async () => {
+    const result = await check([persistent('TCP 172.17.0.2:443', 10800)], procAnswer(PROC.mixed));
+    assert.equal(result.passed, false);
+    assert.equal(result.message, 'TCP 172.17.0.2:443 is persistent for 300 s; this step wants 10800 s (ipvsadm -E -t 172.17.0.2:443 -s sh -p 10800).');
+    assert.deepEqual(result.details, { host: 'director', services: MIXED_SERVICES, scheduler: 'sh', persistentSeconds: 300 });
+  });
+
+  it('reads the timeout in seconds, not jiffies: persistent: 75000 fails', async () => {
+    const result = await check([persistent('TCP 172.17.0.2:443', 75000)], procAnswer(PROC.mixed));
+    assert.equal(result.passed, false);
+    assert.match(result.message, /^TCP 172\.17\.0\.2:443 is persistent for 300 s; this step wants 75000 s /);
+  });
+
+  it('fails for persistent: 10800 on a service that is not persistent, with the -p to add', async () => {
+    const result = await check([persistent('TCP 172.17.0.2:80', 10800)], procAnswer(PROC.mixed));
+    assert.equal(result.passed, false);
+    assert.equal(result.message, 'TCP 172.17.0.2:80 is not persistent; this step wants persistence of 10800 s (ipvsadm -E -t 172.17.0.2:80 -s rr -p 10800).');
+    assert.deepEqual(result.details, { host: 'director', services: MIXED_SERVICES, scheduler: 'rr', persistentSeconds: 0 });
+  });
+
+  it('fails for persistent: 0 on a persistent service, saying to edit it without -p', async () => {
+    const result = await check([persistent('TCP 172.17.0.2:443', 0)], procAnswer(PROC.mixed));
+    assert.equal(result.passed, false);
+    assert.equal(
+      result.message,
+      'TCP 172.17.0.2:443 is persistent (300 s); this step wants it without persistence (ipvsadm -E -t 172.17.0.2:443 -s sh, without -p).',
+    );
+  });
+
+  it('passes for persistent: 0 on a service that is not persistent', async () => {
+    const result = await check([persistent('TCP 172.17.0.2:80', 0, 'rr')], procAnswer(PROC.mixed));
+    assert.equal(result.passed, true);
+    assert.equal(result.message, 'TCP 172.17.0.2:80 exists with scheduler rr.');
+  });
+
+  it('passes a persistent service when the check does not mention persistence', async () => {
+    const result = await check([service('TCP 172.17.0.2:443', 'sh')], procAnswer(PROC.mixed));
+    assert.equal(result.passed, true);
+    assert.equal(result.message, 'TCP 172.17.0.2:443 exists with scheduler sh.');
+  });
+
+  it('reports a wrong scheduler before a wrong persistence', async () => {
+    const result = await check([persistent('TCP 172.17.0.2:443', 10800, 'rr')], procAnswer(PROC.mixed));
+    assert.equal(result.message, 'TCP 172.17.0.2:443 uses scheduler sh; this step asks for rr (change it with ipvsadm -E -t 172.17.0.2:443 -s rr).');
+  });
+});
+
 describe('ipvs-real-servers on real kernel output', () => {
   const rrService = 'TCP 172.17.0.2:80';
 
@@ -417,23 +486,23 @@ const sentAs =
   (requests: readonly SentRequest[], end: Partial<ExecResult> = {}): TrafficAnswer =>
   (marker) => ({ exitCode: requests.find((r) => r.exitCode !== 0)?.exitCode ?? 0, stdout: scriptOutput(requests, marker), stderr: '', ...end });
 
-/** The marker a traffic script's -w string asks curl to print. */
+/** The marker a traffic script's -w string asks curl to print (the script writes `\t` for curl to expand). */
 function markerOf(script: string): string {
-  const m = /(@@[\w-]+)\t%\{local_ip\}/.exec(script);
+  const m = /(@@[\w-]+)\\t%\{local_ip\}/.exec(script);
   assert.ok(m?.[1], `no marker in the -w of ${JSON.stringify(script)}`);
   return m[1];
 }
 
-/** The script `timeout 20 sh -c '...'` hands to sh, unquoted. */
-/** What runs under the deadline: the script less `timeout … sh -c '…'` and the exit-code mapping after it. */
-function innerScript(script: string): string {
-  const prefix = `timeout ${TRAFFIC_DEADLINE_SECONDS} sh -c '`;
-  const suffix = `'; rc=$?; [ "$rc" != 124 ] || rc=${DEADLINE_EXIT_CODE}; exit "$rc"`;
-  assert.ok(script.startsWith(prefix) && script.endsWith(suffix), script);
-  const quoted = script.slice(prefix.length, -suffix.length);
-  assert.ok(!quoted.replaceAll(`'\\''`, '').includes("'"), `a single quote is not escaped in ${quoted}`);
-  return quoted.replaceAll(`'\\''`, "'");
+/** What a traffic script runs: one curl under the deadline, its stderr dropped, then the exit-code mapping. */
+const SCRIPT_START = `timeout ${TRAFFIC_DEADLINE_SECONDS} curl -sS --fail-early `;
+const SCRIPT_END = ` 2>/dev/null; rc=$?; [ "$rc" != 124 ] || rc=${DEADLINE_EXIT_CODE}; exit "$rc"`;
+/** The transfers of a traffic script, as the script writes them (shell-quoted), split on `--next`. */
+function transfersOf(script: string): string[] {
+  assert.ok(script.startsWith(SCRIPT_START) && script.endsWith(SCRIPT_END), script);
+  return script.slice(SCRIPT_START.length, -SCRIPT_END.length).split(' --next ');
 }
+/** How often `word` occurs in `text`. */
+const occurrences = (text: string, word: string): number => text.split(word).length - 1;
 
 /** One line of /proc/net/ip_vs_conn: a connection from client:port to the VIP, sent to destination:80. */
 function connLine(client: string, port: number, destination: string, state = 'TIME_WAIT', expires = 119): string {
@@ -494,38 +563,59 @@ function fake(world: FakeSession): (host: string, script: string) => ExecResult 
 }
 
 describe('trafficScript', () => {
-  /** The -w string of trafficScript, as sh hands it to curl. */
-  const writeOut = `\n${MARKER}\t%{local_ip}\t%{local_port}\t%{exitcode}\t%{errormsg}\n`;
-  const CURL = `r() { curl -sS --connect-timeout 2 --max-time 2 -w '${writeOut}' "$@" 2>/dev/null; }`;
+  /** The -w argument of each transfer as the script writes it: curl itself turns \n and \t into newline and tab. */
+  const WRITE_OUT = String.raw`'\n${MARKER}\t%{local_ip}\t%{local_port}\t%{exitcode}\t%{errormsg}\n'`;
+  /** The options each transfer starts with, before its --interface when it has one. */
+  const OPTIONS = `--connect-timeout 2 --max-time 2 -H 'Connection: close'`;
 
-  it(`writes one line per request, no loop, seq or date, under timeout ${TRAFFIC_DEADLINE_SECONDS}`, () => {
+  it(`runs one curl under timeout ${TRAFFIC_DEADLINE_SECONDS}, one transfer per request joined by --next, without loop, seq or date`, () => {
     const script = trafficScript('http://172.17.0.2/', 3, [], MARKER);
-    assert.ok(script.startsWith(`timeout ${TRAFFIC_DEADLINE_SECONDS} sh -c '`), script);
-    assert.equal(innerScript(script), [CURL, ...Array<string>(3).fill("r 'http://172.17.0.2/' || exit $?")].join('\n'));
-    for (const word of ['seq', 'date', 'for ', 'while ', 'done', '--interface']) assert.ok(!script.includes(word), `${word} in ${script}`);
-  });
-
-  it('sends the asked number of requests, each stopping the script with its exit code when it fails', () => {
-    const lines = innerScript(trafficScript('http://172.17.0.2/', 12, [], MARKER))
-      .split('\n')
-      .filter((l) => l.startsWith('r '));
-    assert.equal(lines.length, 12);
-    assert.ok(lines.every((l) => l.endsWith(' || exit $?')));
-  });
-
-  it('with sources, sends each request from the next one with --interface, quoting them and the URL for the shell', () => {
-    const script = trafficScript("http://x/it's", 5, ['10.0.0.1', "it's"], MARKER);
-    assert.ok(script.includes(`'\\''http://x/it'\\''\\'\\'''\\''s'\\''`), script);
+    const transfer = `${OPTIONS} -w ${WRITE_OUT} 'http://172.17.0.2/'`;
     assert.equal(
-      innerScript(script),
-      [
-        CURL,
-        "r --interface '10.0.0.1' 'http://x/it'\\''s' || exit $?",
-        "r --interface 'it'\\''s' 'http://x/it'\\''s' || exit $?",
-        "r --interface '10.0.0.1' 'http://x/it'\\''s' || exit $?",
-        "r --interface 'it'\\''s' 'http://x/it'\\''s' || exit $?",
-        "r --interface '10.0.0.1' 'http://x/it'\\''s' || exit $?",
-      ].join('\n'),
+      script,
+      `timeout ${TRAFFIC_DEADLINE_SECONDS} curl -sS --fail-early ${transfer} --next ${transfer} --next ${transfer} 2>/dev/null; ` +
+        `rc=$?; [ "$rc" != 124 ] || rc=${DEADLINE_EXIT_CODE}; exit "$rc"`,
+    );
+    assert.equal(TRAFFIC_DEADLINE_SECONDS, 25);
+    assert.equal(DEADLINE_EXIT_CODE, 125);
+    for (const word of ['seq', 'date', 'for ', 'while ', 'done', 'sh -c', 'r()', 'exit $?', '--interface'])
+      assert.ok(!script.includes(word), `${word} in ${script}`);
+  });
+
+  it('sends the asked number of transfers, N-1 --next between them, from one curl that stops at the first failure', () => {
+    const script = trafficScript('http://172.17.0.2/', 12, [], MARKER);
+    const transfers = transfersOf(script);
+    assert.equal(transfers.length, 12);
+    assert.equal(occurrences(script, '--next'), 11);
+    assert.equal(occurrences(script, '--fail-early'), 1);
+    assert.equal(occurrences(script, 'curl '), 1);
+    assert.equal(occurrences(` ${script}`, ' timeout '), 1);
+    // --next resets a transfer's options: each needs its own timeouts, header and -w.
+    assert.ok(
+      transfers.every((t) => t === `${OPTIONS} -w ${WRITE_OUT} 'http://172.17.0.2/'`),
+      transfers.join('\n'),
+    );
+    assert.equal(transfersOf(trafficScript('http://172.17.0.2/', 1, [], MARKER)).length, 1);
+    assert.ok(!trafficScript('http://172.17.0.2/', 1, [], MARKER).includes('--next'));
+  });
+
+  it('with sources, sends each transfer from the next one with --interface, quoting them and the URL for the shell', () => {
+    const script = trafficScript("http://x/it's", 5, ['10.0.0.1', "it's"], MARKER);
+    const url = `'http://x/it'\\''s'`;
+    assert.deepEqual(transfersOf(script), [
+      `${OPTIONS} --interface '10.0.0.1' -w ${WRITE_OUT} ${url}`,
+      `${OPTIONS} --interface 'it'\\''s' -w ${WRITE_OUT} ${url}`,
+      `${OPTIONS} --interface '10.0.0.1' -w ${WRITE_OUT} ${url}`,
+      `${OPTIONS} --interface 'it'\\''s' -w ${WRITE_OUT} ${url}`,
+      `${OPTIONS} --interface '10.0.0.1' -w ${WRITE_OUT} ${url}`,
+    ]);
+  });
+
+  it('rotates three sources in order, starting over after the last', () => {
+    const transfers = transfersOf(trafficScript('http://172.17.0.2/', 7, ['10.0.0.1', '10.0.0.2', '10.0.0.3'], MARKER));
+    assert.deepEqual(
+      transfers.map((t) => /--interface '([^']*)'/.exec(t)?.[1]),
+      ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.1'],
     );
   });
 });
@@ -543,40 +633,59 @@ describe('newMarker', () => {
 describe('trafficScript run by a real sh with a stand-in curl', () => {
   const bin = mkdtempSync(path.join(tmpdir(), 'ipvs-lab-curl-'));
   after(() => rmSync(bin, { recursive: true, force: true }));
-  // Answers like rr over two nginx backends, starting with the one added last, from port 40000 + n
-  // of the --interface address (or the director's); fails from request FAIL_AT on as curl does
-  // when nothing listens, is killed from request KILL_AT on, or hangs from HANG_AT on after part
-  // of a body. Like curl 7.88 it writes -w after the body, turning \n and \t into newline and tab
-  // and filling the variables (no address and port 0 on a failed connect), on failure too. It
-  // logs each --interface it was given (`-` for none) and each URL.
+  // Like curl 7.88, runs the transfers its arguments hold, split on --next, one after another;
+  // --next resets a transfer's options (-H, --interface, -w), --fail-early (anywhere) stops after
+  // the first failing transfer and exits with its code, and without it curl exits with the last
+  // transfer's code. Transfer n (counted from 1 in each run) answers like rr over two nginx
+  // backends, starting with the one added last, from port 40000 + n of the --interface address
+  // (or the director's); it fails from FAIL_AT on as curl does when nothing listens, is killed
+  // from KILL_AT on (no record), or hangs from HANG_AT on after part of a body. It writes -w after
+  // the body, turning \n and \t into newline and tab and filling the variables (no address and
+  // port 0 on a failed connect), on failure too. It logs each run, and per transfer its
+  // --interface (`-` for none), its URL and its headers (joined with `|`, `-` for none). An
+  // option it does not know, or a transfer without exactly one URL, is an error (exit 2).
   writeFileSync(
     path.join(bin, 'curl'),
     String.raw`#!/bin/sh
-n=$(cat "$STATE" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$STATE"
-interface=-; format=; url=
+echo run >> "$STATE.runs"
+fail_early=; n=0; rc=0
+reset() { interface=-; format=; url=; headers=; }
+transfer() {
+  [ -n "$url" ] || { echo "stand-in curl: transfer $((n + 1)) has no URL" >&2; exit 2; }
+  n=$((n + 1))
+  echo "$interface" >> "$STATE.interfaces"
+  printf '%s\n' "$url" >> "$STATE.urls"
+  printf '%s\n' "${'${headers:--}'}" >> "$STATE.headers"
+  if [ -n "$KILL_AT" ] && [ "$n" -ge "$KILL_AT" ]; then kill -9 $$; fi
+  if [ -n "$HANG_AT" ] && [ "$n" -ge "$HANG_AT" ]; then printf 'ngi'; sleep 30; fi
+  if [ -n "$FAIL_AT" ] && [ "$n" -ge "$FAIL_AT" ]; then
+    rc=7; ip=; port=0; error="Failed to connect to 172.17.0.2 port 80 after 0 ms: Couldn't connect to server"
+    echo "curl: ($rc) $error" >&2
+  else
+    rc=0; port=$((40000 + n)); error=
+    if [ "$interface" = - ]; then ip=172.17.0.2; else ip=$interface; fi
+    if [ $((n % 2)) = 1 ]; then printf 'nginx 2\n'; else printf 'nginx 1\n'; fi
+  fi
+  printf '%b' "$format" | sed -e "s|%{local_ip}|$ip|g" -e "s|%{local_port}|$port|g" -e "s|%{exitcode}|$rc|g" -e "s|%{errormsg}|$error|g"
+  if [ "$rc" != 0 ] && [ -n "$fail_early" ]; then exit "$rc"; fi
+}
+# --fail-early is a global option: it counts wherever it is.
+for arg do [ "$arg" != --fail-early ] || fail_early=1; done
+reset
 while [ $# -gt 0 ]; do
   case $1 in
+    -sS|--fail-early) shift ;;
+    --connect-timeout|--max-time) shift 2 ;;
+    -H) headers=${'${headers:+$headers|}$2'}; shift 2 ;;
     --interface) interface=$2; shift 2 ;;
     -w) format=$2; shift 2 ;;
-    --connect-timeout|--max-time) shift 2 ;;
-    -*) shift ;;
-    *) url=$1; shift ;;
+    --next) transfer; reset; shift ;;
+    -*) echo "stand-in curl: unknown option $1" >&2; exit 2 ;;
+    *) [ -z "$url" ] || { echo "stand-in curl: a second URL in one transfer" >&2; exit 2; }; url=$1; shift ;;
   esac
 done
-echo "$interface" >> "$STATE.interfaces"
-printf '%s\n' "$url" >> "$STATE.urls"
-if [ -n "$KILL_AT" ] && [ "$n" -ge "$KILL_AT" ]; then kill -9 $$; fi
-if [ -n "$HANG_AT" ] && [ "$n" -ge "$HANG_AT" ]; then printf 'ngi'; sleep 30; fi
-if [ -n "$FAIL_AT" ] && [ "$n" -ge "$FAIL_AT" ]; then
-  rc=7; ip=; port=0; error="Failed to connect to 172.17.0.2 port 80 after 0 ms: Couldn't connect to server"
-  echo "curl: ($rc) $error" >&2
-else
-  rc=0; port=$((40000 + n)); error=
-  if [ "$interface" = - ]; then ip=172.17.0.2; else ip=$interface; fi
-  if [ $((n % 2)) = 1 ]; then printf 'nginx 2\n'; else printf 'nginx 1\n'; fi
-fi
-printf '%b' "$format" | sed -e "s|%{local_ip}|$ip|g" -e "s|%{local_port}|$port|g" -e "s|%{exitcode}|$rc|g" -e "s|%{errormsg}|$error|g"
-exit $rc
+transfer
+exit "$rc"
 `,
   );
   // timeout DURATION COMMAND...: logs DURATION, then runs the command under the real timeout, for
@@ -602,7 +711,16 @@ exit $rc
       }
     };
     const result: ExecResult = { exitCode: child.status ?? -1, stdout: child.stdout, stderr: child.stderr };
-    return { result, interfaces: log('.interfaces'), urls: log('.urls'), timeouts: log('.timeout') };
+    return {
+      result,
+      /** One entry per curl process. */
+      runs: log('.runs').length,
+      /** One entry per transfer curl started, in order. */
+      interfaces: log('.interfaces'),
+      urls: log('.urls'),
+      headers: log('.headers'),
+      timeouts: log('.timeout'),
+    };
   };
   /** The check's own traffic script, run as runScript runs it; each run's answer is kept in `runs`. */
   const runningScripts = (env: Record<string, string> = {}) => {
@@ -615,26 +733,42 @@ exit $rc
     return { runs, traffic };
   };
 
+  it('the stand-in, like curl, runs every transfer of one invocation, and on past a failure without --fail-early', () => {
+    const { result, runs, urls, headers } = runScript(
+      "curl -H 'A: 1' -w '[%{exitcode}]' http://a/ --next -w '\\t[%{local_port}]\\n' http://b/ --next -H 'B: 2' -w '[%{exitcode}]' http://c/",
+      { FAIL_AT: '2' },
+    );
+    assert.equal(result.stdout, 'nginx 2\n[0]\t[0]\n[7]');
+    assert.equal(result.exitCode, 7);
+    assert.equal(runs, 1);
+    assert.deepEqual(urls, ['http://a/', 'http://b/', 'http://c/']);
+    assert.deepEqual(headers, ['A: 1', '-', 'B: 2'], '--next resets the headers');
+    assert.equal(runScript('curl -w x http://a/ --next -w x').result.exitCode, 2, 'a transfer without a URL');
+    assert.equal(runScript('curl --bogus http://a/').result.exitCode, 2, 'an option the stand-in does not know');
+  });
+
   it('writes the body, then the record curl prints, for each request, which the check matches to the kernel table', async () => {
-    const { result, interfaces, timeouts } = runScript(trafficScript('http://172.17.0.2/', 6, [], MARKER));
+    const { result, runs, interfaces, headers, timeouts } = runScript(trafficScript('http://172.17.0.2/', 6, [], MARKER));
     assert.equal(
       result.stdout,
       [40001, 40002, 40003, 40004, 40005, 40006].map((port, i) => `nginx ${i % 2 === 0 ? 2 : 1}\n\n${MARKER}\t172.17.0.2\t${port}\t0\t\n`).join(''),
     );
     assert.equal(result.exitCode, 0);
+    assert.equal(runs, 1, 'one curl process for all the requests');
     assert.deepEqual(timeouts, [String(TRAFFIC_DEADLINE_SECONDS)]);
     assert.deepEqual(interfaces, ['-', '-', '-', '-', '-', '-']);
+    assert.deepEqual(headers, Array<string>(6).fill('Connection: close'), 'every transfer asks the server to close its connection');
     const sent = parseTrafficOutput(result.stdout, MARKER);
     assert.deepEqual(sent[0], { exitCode: 0, localAddress: '172.17.0.2', localPort: 40001, text: 'nginx 2' });
-    const { runs, traffic: sendReal } = runningScripts();
+    const { runs: scripts, traffic: sendReal } = runningScripts();
     const verdict = await check([traffic(6)], fake({ traffic: sendReal, conn: connFor(sent) }), session);
     assert.equal(verdict.passed, true, verdict.message);
     assert.deepEqual(verdict.details?.sequence, ['nginx-2', 'nginx-1', 'nginx-2', 'nginx-1', 'nginx-2', 'nginx-1']);
-    assert.equal(runs.length, 1);
+    assert.equal(scripts.length, 1);
   });
 
-  it("stops after the first failed request with curl's exit code, keeping curl's error", async () => {
-    const { result, interfaces } = runScript(trafficScript('http://172.17.0.2/', 12, [], MARKER), { FAIL_AT: '3' });
+  it("stops after the first failed transfer with curl's exit code, keeping curl's error", async () => {
+    const { result, runs, interfaces } = runScript(trafficScript('http://172.17.0.2/', 12, [], MARKER), { FAIL_AT: '3' });
     assert.equal(
       result.stdout,
       `nginx 2\n\n${MARKER}\t172.17.0.2\t40001\t0\t\nnginx 1\n\n${MARKER}\t172.17.0.2\t40002\t0\t\n` +
@@ -642,7 +776,8 @@ exit $rc
     );
     assert.equal(result.exitCode, 7);
     assert.equal(result.stderr, '', "curl's own stderr goes to /dev/null");
-    assert.equal(interfaces.length, 3, 'curl ran 3 times');
+    assert.equal(runs, 1);
+    assert.equal(interfaces.length, 3, 'curl started 3 of the 12 transfers');
     const { traffic: sendReal } = runningScripts({ FAIL_AT: '3' });
     const verdict = await check([traffic(12)], fake({ traffic: sendReal, conn: connFor(parseTrafficOutput(result.stdout, MARKER)) }), session);
     assert.equal(verdict.passed, false);
@@ -655,9 +790,23 @@ exit $rc
     assert.equal(verdict.details?.answered, 2);
   });
 
+  it('reports the last request failing when only it failed', async () => {
+    const { result, interfaces } = runScript(trafficScript('http://172.17.0.2/', 4, [], MARKER), { FAIL_AT: '4' });
+    assert.equal(result.exitCode, 7);
+    assert.equal(interfaces.length, 4);
+    assert.deepEqual(
+      parseTrafficOutput(result.stdout, MARKER).map((r) => r.exitCode),
+      [0, 0, 0, 7],
+    );
+    const { traffic: sendReal } = runningScripts({ FAIL_AT: '4' });
+    const verdict = await check([traffic(4)], fake({ traffic: sendReal, conn: connFor(parseTrafficOutput(result.stdout, MARKER)) }), session);
+    assert.equal(verdict.message, "request 4 failed: Failed to connect to 172.17.0.2 port 80 after 0 ms: Couldn't connect to server");
+  });
+
   it('sends from each source in turn, and the connections come from them', () => {
     const sources = ['10.0.0.1', '10.0.0.2', '10.0.0.3'];
-    const { result, interfaces } = runScript(trafficScript('http://172.17.0.2/', 7, sources, MARKER));
+    const { result, runs, interfaces } = runScript(trafficScript('http://172.17.0.2/', 7, sources, MARKER));
+    assert.equal(runs, 1);
     assert.deepEqual(interfaces, ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.1']);
     assert.deepEqual(
       parseTrafficOutput(result.stdout, MARKER).map((r) => `${r.localAddress}:${r.localPort}`),
@@ -668,8 +817,9 @@ exit $rc
   it('hands curl the URL and the sources exactly as given, quotes, $ and backquotes included', () => {
     const url = "http://172.17.0.2/it's/$(touch pwned)/`touch pwned2`";
     const sources = ['10.0.0.1', "it's $HOME"];
-    const { result, interfaces, urls } = runScript(trafficScript(url, 3, sources, MARKER));
+    const { result, runs, interfaces, urls } = runScript(trafficScript(url, 3, sources, MARKER));
     assert.equal(result.exitCode, 0, result.stderr);
+    assert.equal(runs, 1);
     assert.deepEqual(urls, [url, url, url]);
     assert.deepEqual(interfaces, ['10.0.0.1', "it's $HOME", '10.0.0.1']);
     assert.ok(!existsSync(path.join(bin, 'pwned')) && !existsSync(path.join(bin, 'pwned2')), 'the URL ran a command');
@@ -701,7 +851,7 @@ exit $rc
   });
 
   it('is ended by timeout while a request hangs, and the check says how many were sent', async () => {
-    // The stand-in timeout waits 2 s instead of 20; request 3 hangs after part of its body.
+    // The stand-in timeout waits 2 s instead of 25; request 3 hangs after part of its body.
     const env = { HANG_AT: '3', TIMEOUT_AFTER: '2' };
     const { runs, traffic: sendReal } = runningScripts(env);
     const { ctx, calls } = contextFor(fake({ traffic: sendReal }), session);
@@ -720,8 +870,9 @@ exit $rc
   });
 
   it('reports a curl killed before writing its record as the script stopping without a failure', async () => {
-    const { result, interfaces } = runScript(trafficScript('http://172.17.0.2/', 12, [], MARKER), { KILL_AT: '3' });
-    assert.equal(interfaces.length, 3, 'curl ran 3 times');
+    const { result, runs, interfaces } = runScript(trafficScript('http://172.17.0.2/', 12, [], MARKER), { KILL_AT: '3' });
+    assert.equal(runs, 1);
+    assert.equal(interfaces.length, 3, 'curl was killed in its 3rd transfer');
     assert.equal(result.exitCode, 137);
     assert.deepEqual(
       parseTrafficOutput(result.stdout, MARKER).map((r) => r.exitCode),
@@ -749,7 +900,7 @@ exit $rc
         return { exitCode: child.status ?? -1, stdout: child.stdout, stderr: child.stderr };
       };
       const result = run(trafficScript('http://172.17.0.2/', 4, [], MARKER));
-      // The shell's "curl: not found" goes where curl's stderr goes (/dev/null): only the exit code tells.
+      // timeout cannot run curl (exit 127), and says so where curl's stderr goes (/dev/null): only the exit code tells.
       assert.deepEqual(result, { exitCode: 127, stdout: '', stderr: '' });
       const verdict = await check([traffic(4)], fake({ traffic: (_marker, script) => run(script) }), session);
       assert.equal(verdict.passed, false);
@@ -761,27 +912,33 @@ exit $rc
 });
 
 describe('trafficScript run by a real sh with the real curl', { skip: spawnSync('curl', ['--version']).status !== 0 && 'curl is not installed' }, () => {
-  /** Runs the script with real sh and curl (no proxy settings), without blocking the server below. */
+  /** Runs the script with real sh, timeout and curl (no proxy settings), without blocking the server below. */
   const runReal = (script: string): Promise<ExecResult> =>
     new Promise((resolve) => {
       execFile('/bin/sh', ['-c', script], { env: { PATH: process.env.PATH }, encoding: 'utf8', timeout: 30_000 }, (error, stdout, stderr) => {
         resolve({ exitCode: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
       });
     });
-  /** A server answering `nginx 1` and `nginx 2` in turn, which notes the client port of each request. */
-  const listen = async () => {
+  /**
+   * A server answering `nginx 1` and `nginx 2` in turn, which notes the client port and the
+   * Connection header of each request. It keeps connections open unless the client asks otherwise,
+   * and stops listening after `stopAfter` requests when that is given.
+   */
+  const listen = async (stopAfter?: number) => {
     const ports: number[] = [];
+    const connectionHeaders: (string | undefined)[] = [];
     const server = createServer((req, res) => {
       ports.push(req.socket.remotePort ?? 0);
-      res.setHeader('Connection', 'close');
+      connectionHeaders.push(req.headers.connection);
+      if (ports.length === stopAfter) server.close();
       res.end(`nginx ${ports.length % 2 === 1 ? 1 : 2}\n`);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    return { ports, port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+    return { ports, connectionHeaders, port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
   };
 
-  it('writes the records parseTrafficOutput reads, with the address and port of each connection', async () => {
+  it('writes the records parseTrafficOutput reads, each from a new connection that it asked the server to close', async () => {
     const server = await listen();
     try {
       const marker = newMarker();
@@ -793,7 +950,24 @@ describe('trafficScript run by a real sh with the real curl', { skip: spawnSync(
         ['nginx 1', 'nginx 2', 'nginx 1'].map((text, i) => ({ exitCode: 0, localAddress: '127.0.0.1', localPort: server.ports[i], text })),
         result.stdout,
       );
-      assert.equal(new Set(server.ports).size, 3, 'each request on a new connection');
+      assert.equal(new Set(sent.map((r) => r.localPort)).size, 3, 'each request on a new connection');
+      assert.deepEqual(server.connectionHeaders, ['close', 'close', 'close']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('would send every request on one connection without Connection: close, as one curl keeps connections open', async () => {
+    const server = await listen();
+    try {
+      const marker = newMarker();
+      const script = trafficScript(`http://127.0.0.1:${server.port}/`, 3, [], marker);
+      assert.equal(occurrences(script, " -H 'Connection: close'"), 3);
+      const result = await runReal(script.replaceAll(" -H 'Connection: close'", ''));
+      assert.equal(result.exitCode, 0, result.stderr);
+      const sent = parseTrafficOutput(result.stdout, marker);
+      assert.equal(sent.length, 3, result.stdout);
+      assert.equal(new Set(sent.map((r) => r.localPort)).size, 1, 'curl reused the connection');
     } finally {
       await server.close();
     }
@@ -809,6 +983,25 @@ describe('trafficScript run by a real sh with the real curl', { skip: spawnSync(
     assert.equal(sent.length, 1, result.stdout);
     assert.deepEqual({ ...sent[0], text: '' }, { exitCode: 7, localAddress: '', localPort: 0, text: '' });
     assert.match(sent[0]?.text ?? '', new RegExp(`^Failed to connect to 127\\.0\\.0\\.1 port ${server.port}\\b`));
+  });
+
+  it('stops after the first failed transfer, printing its record, and sends no more', async () => {
+    const server = await listen(1);
+    try {
+      const marker = newMarker();
+      const result = await runReal(trafficScript(`http://127.0.0.1:${server.port}/`, 4, [], marker));
+      assert.equal(result.exitCode, 7, result.stdout);
+      assert.deepEqual(
+        parseTrafficOutput(result.stdout, marker).map((r) => [r.exitCode, r.text.replace(/ after .*/, '')]),
+        [
+          [0, 'nginx 1'],
+          [7, `Failed to connect to 127.0.0.1 port ${server.port}`],
+        ],
+      );
+      assert.equal(server.ports.length, 1);
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -590,3 +590,25 @@ describe('judgeSchedule failures, worded as judgeRoundRobin words them', () => {
     assert.throws(() => judge('lc', servers, ['nginx-1'], 3), { name: 'RangeError', message: /1 of 3 requests were sent, so the last must have failed/ });
   });
 });
+
+describe('judgeSchedule: a persistent service', () => {
+  const servers = [
+    { name: 'nginx-2', weight: 1, activeConns: 0, inactiveConns: 0 },
+    { name: 'nginx-1', weight: 1, activeConns: 0, inactiveConns: 0 },
+  ];
+  const from = (source: string, backends: string[]) => backends.map((backend) => ({ backend, source }));
+
+  it('passes when each client stays on one server, although rr alone would alternate', () => {
+    const requests = [...from('10.0.0.2', ['nginx-1', 'nginx-1', 'nginx-1']), ...from('10.0.0.9', ['nginx-2', 'nginx-2'])];
+    const verdict = judgeSchedule({ scheduler: 'rr', servers, requests, requested: 5, persistent: true });
+    assert.equal(verdict.passed, true, verdict.message);
+    assert.match(verdict.message, /^persistence: all 3 requests from 10\.0\.0\.2 went to nginx-1 and all 2 requests from 10\.0\.0\.9 went to nginx-2/);
+    assert.equal(judgeSchedule({ scheduler: 'rr', servers, requests, requested: 5 }).passed, false, 'without persistence, rr must alternate');
+  });
+
+  it("fails rr's alternation from one client, naming persistence", () => {
+    const verdict = judgeSchedule({ scheduler: 'rr', servers, requests: from('10.0.0.2', ['nginx-2', 'nginx-1']), requested: 2, persistent: true });
+    assert.equal(verdict.passed, false);
+    assert.match(verdict.message, /^requests 1 and 2 came from 10\.0\.0\.2 but went to nginx-2 and nginx-1: the service is persistent \(-p\)/);
+  });
+});

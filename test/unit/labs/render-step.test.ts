@@ -95,3 +95,20 @@ describe('markdownProblems', () => {
     assert.deepEqual(markdownProblems(`${fence('bash', '')}\n${fence('', '$ not a command block')}`), [{ line: 1, message: 'empty command block' }]);
   });
 });
+
+describe('renderStep: command blocks for another terminal', () => {
+  it('marks a block whose info names a host with data-host, for Run to type there', () => {
+    assert.match(renderStep('```sh client\nhostname\n```\n', {}), /^<div class="command" data-command="hostname" data-host="client"><pre>/);
+  });
+
+  it('takes no host from a word that cannot be a host name', () => {
+    assert.ok(!renderStep('```sh Client!\nls\n```\n', {}).includes('data-host'));
+  });
+
+  it('names a block for a host without a terminal as a problem, at its line', () => {
+    assert.deepEqual(markdownProblems('# T\n\n```sh web-1\nls\n```\n', ['host', 'client']), [
+      { line: 3, message: 'command block for web-1, which has no terminal; terminals: host, client' },
+    ]);
+    assert.deepEqual(markdownProblems('```sh client\nls\n```\n', ['host', 'client']), []);
+  });
+});

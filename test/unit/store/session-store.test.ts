@@ -220,3 +220,160 @@ describe('SessionStore', () => {
     assert.equal(SessionStore.tokenMatches('not-hex', 'right-token'), false);
   });
 });
+
+describe('SessionStore: hints revealed, and progress cleared and copied', () => {
+  let memDb: Database.Database;
+  let mem: SessionStore;
+  beforeEach(() => {
+    memDb = openDatabase(':memory:');
+    mem = new SessionStore(memDb);
+    mem.insert(session('s1', 1000));
+    mem.insert(session('s2', 1000));
+  });
+  afterEach(() => {
+    if (memDb.open) memDb.close();
+  });
+
+  /** When the latest hint of a step was revealed, as stored. */
+  const revealedAt = (sessionId: string, stepId: string) =>
+    memDb.prepare<[string, string], { at: number }>('SELECT at FROM hints_revealed WHERE session_id = ? AND step_id = ?').get(sessionId, stepId)?.at;
+
+  it('reveals 1, then 2, then stays at max however often it is asked', () => {
+    assert.equal(mem.revealHint('s1', 'goal', 2, 2000), 1);
+    assert.equal(mem.revealHint('s1', 'goal', 2, 3000), 2);
+    assert.equal(mem.revealHint('s1', 'goal', 2, 4000), 2);
+    assert.equal(mem.revealHint('s1', 'goal', 2, 5000), 2);
+    assert.deepEqual(mem.hintsRevealed('s1'), new Map([['goal', 2]]));
+  });
+
+  it('keeps the time of the latest reveal', () => {
+    mem.revealHint('s1', 'goal', 3, 2000);
+    assert.equal(revealedAt('s1', 'goal'), 2000);
+    mem.revealHint('s1', 'goal', 3, 3000);
+    assert.equal(revealedAt('s1', 'goal'), 3000);
+  });
+
+  it('a challenge with one hint stays at 1', () => {
+    assert.equal(mem.revealHint('s1', 'goal', 1, 2000), 1);
+    assert.equal(mem.revealHint('s1', 'goal', 1, 3000), 1);
+  });
+
+  it('counts each step and each session on its own', () => {
+    mem.revealHint('s1', 'goal', 3, 2000);
+    mem.revealHint('s1', 'goal', 3, 2100);
+    mem.revealHint('s1', 'drain', 3, 2200);
+    assert.equal(mem.revealHint('s2', 'goal', 3, 2300), 1, 'another session starts from 0');
+    assert.equal(mem.revealHint('s1', 'drain', 3, 2400), 2, 'another step goes on from its own count');
+    assert.deepEqual(
+      mem.hintsRevealed('s1'),
+      new Map([
+        ['goal', 2],
+        ['drain', 2],
+      ]),
+    );
+    assert.deepEqual(mem.hintsRevealed('s2'), new Map([['goal', 1]]));
+  });
+
+  it('hintsRevealed is empty for a session with none revealed, and for an unknown one', () => {
+    assert.deepEqual(mem.hintsRevealed('s1'), new Map());
+    assert.deepEqual(mem.hintsRevealed('nobody'), new Map());
+  });
+
+  it('refuses to reveal a hint for a session it does not know, with a StoreError naming it', () => {
+    assert.throws(
+      () => mem.revealHint('ghost', 'goal', 2, 2000),
+      (err: Error) => {
+        assert.equal(err.name, 'StoreError', `${err.name}: ${err.message}`);
+        assert.match(err.message, /ghost/);
+        return true;
+      },
+    );
+    assert.deepEqual(mem.hintsRevealed('ghost'), new Map());
+  });
+
+  it('clearProgress forgets the check results and the hints of that session only', () => {
+    mem.recordCheck('s1', 'service', true, 'ok', 2000);
+    mem.recordCheck('s1', 'goal', false, 'not yet', 2100);
+    mem.revealHint('s1', 'goal', 2, 2200);
+    mem.recordCheck('s2', 'service', true, 'ok', 2000);
+    mem.revealHint('s2', 'goal', 2, 2200);
+
+    mem.clearProgress('s1');
+
+    assert.deepEqual(mem.passedSteps('s1'), new Map());
+    assert.deepEqual(mem.hintsRevealed('s1'), new Map());
+    assert.equal(
+      memDb.prepare<[string], { n: number }>('SELECT count(*) AS n FROM check_results WHERE session_id = ?').get('s1')?.n,
+      0,
+      'failed checks go too',
+    );
+    assert.deepEqual(mem.passedSteps('s2'), new Map([['service', 2000]]));
+    assert.deepEqual(mem.hintsRevealed('s2'), new Map([['goal', 1]]));
+    assert.equal(mem.revealHint('s1', 'goal', 2, 3000), 1, 'hints start over after a reset');
+  });
+
+  it('copyProgress gives the new session the passed checks, with their times, and the hints; the old keeps its own', () => {
+    mem.recordCheck('s1', 'service', false, 'no service', 1500);
+    mem.recordCheck('s1', 'service', true, 'ok', 2000);
+    mem.recordCheck('s1', 'goal', false, 'not yet', 2100);
+    mem.revealHint('s1', 'goal', 3, 2200);
+    mem.revealHint('s1', 'goal', 3, 2300);
+
+    mem.copyProgress('s1', 's2');
+
+    assert.deepEqual(mem.passedSteps('s2'), new Map([['service', 2000]]));
+    assert.deepEqual(mem.hintsRevealed('s2'), new Map([['goal', 2]]));
+    assert.equal(
+      memDb.prepare<[string], { n: number }>('SELECT count(*) AS n FROM check_results WHERE session_id = ?').get('s2')?.n,
+      1,
+      'only the passed check is copied',
+    );
+    assert.deepEqual(mem.passedSteps('s1'), new Map([['service', 2000]]));
+    assert.deepEqual(mem.hintsRevealed('s1'), new Map([['goal', 2]]));
+    assert.equal(mem.revealHint('s2', 'goal', 3, 4000), 3, 'the new session goes on from the copied count');
+    assert.equal(mem.revealHint('s1', 'goal', 3, 4000), 3, 'the old one from its own');
+  });
+
+  it('copyProgress from a session with nothing copies nothing', () => {
+    mem.revealHint('s2', 'goal', 3, 2000);
+    mem.copyProgress('s1', 's2');
+    assert.deepEqual(mem.hintsRevealed('s2'), new Map([['goal', 1]]));
+    assert.deepEqual(mem.passedSteps('s2'), new Map());
+  });
+
+  it('pruneEnded forgets the hints of the sessions it forgets', () => {
+    mem.revealHint('s1', 'goal', 2, 2000);
+    mem.end('s1', 'idle', 3000);
+    assert.equal(mem.pruneEnded(5000), 1);
+    assert.equal(memDb.prepare<[], { n: number }>('SELECT count(*) AS n FROM hints_revealed').get()?.n, 0);
+  });
+
+  it('keeps hints across closing and reopening the file database', () => {
+    store.insert(session('s1', 1000));
+    store.insert(session('s2', 1000));
+    store.revealHint('s1', 'goal', 3, 2000);
+    store.revealHint('s1', 'goal', 3, 2100);
+    store.revealHint('s2', 'drain', 3, 2200);
+
+    reopen();
+
+    assert.deepEqual(store.hintsRevealed('s1'), new Map([['goal', 2]]));
+    assert.deepEqual(store.hintsRevealed('s2'), new Map([['drain', 1]]));
+    assert.equal(store.revealHint('s1', 'goal', 3, 3000), 3);
+    assert.equal(store.revealHint('s1', 'goal', 3, 3100), 3);
+  });
+
+  it('counts from what is stored, not from what one connection saw: two connections to one file alternate 1, 2, 3', () => {
+    store.insert(session('s1', 1000));
+    const other = openDatabase(file);
+    try {
+      const second = new SessionStore(other);
+      assert.equal(store.revealHint('s1', 'goal', 3, 2000), 1);
+      assert.equal(second.revealHint('s1', 'goal', 3, 2100), 2);
+      assert.equal(store.revealHint('s1', 'goal', 3, 2200), 3);
+      assert.equal(second.revealHint('s1', 'goal', 3, 2300), 3);
+    } finally {
+      other.close();
+    }
+  });
+});

@@ -1,4 +1,13 @@
-import { ExecTimeoutError, HostDownError, type ExecResult, type PathInfo, type RunningEnvironment, type RunningHost, type ShellCommand } from '../runtime.js';
+import {
+  ExecTimeoutError,
+  HostDownError,
+  type ExecResult,
+  type FileRead,
+  type PathInfo,
+  type RunningEnvironment,
+  type RunningHost,
+  type ShellCommand,
+} from '../runtime.js';
 import { checkerContainer, containerName, sessionLabels, type SessionNaming } from './container-spec.js';
 import { ignoreGone, LABEL_ROLE, statusOf, type Engine } from './engine.js';
 import { hostAddress, parseCidr, SPARE_ADDRESSES } from './subnet-pool.js';
@@ -137,6 +146,10 @@ export class DockerEnvironment implements RunningEnvironment {
 
   statPath(hostName: string, target: string): Promise<PathInfo | undefined> {
     return this.engine.statPath(this.host(hostName).containerId, target);
+  }
+
+  readFile(hostName: string, target: string, maxBytes: number): Promise<FileRead> {
+    return this.engine.readFile(this.host(hostName).containerId, target, maxBytes);
   }
 
   shellCommand(hostName: string): ShellCommand {

@@ -2,6 +2,7 @@
  * The one place that talks to the Docker engine. Everything above runtime/ speaks in labs,
  * sessions and hosts; nothing above it imports testcontainers or dockerode.
  */
+import { firstFileOf } from './files-archive.js';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -212,6 +213,21 @@ export class Engine {
     // Go's os.FileMode: the directory bit is the top bit, permissions are the low nine.
     const isDirectory = stat.mode >= 2 ** 31 && Math.floor(stat.mode / 2 ** 31) % 2 === 1;
     return { mode: stat.mode % 0o1000, size: stat.size, isDirectory, ...(stat.linkTarget ? { linkTarget: stat.linkTarget } : {}) };
+  }
+
+  /**
+   * Reads a file of the container's filesystem through the engine (no process runs in the
+   * container): its content, or why not (missing, not a file, larger than `maxBytes`).
+   */
+  async readFile(containerId: string, target: string, maxBytes: number): Promise<{ content: Buffer } | { problem: string }> {
+    let archive: NodeJS.ReadableStream;
+    try {
+      archive = await this.docker.getContainer(containerId).getArchive({ path: target });
+    } catch (e) {
+      if (statusOf(e) === 404) return { problem: 'there is no such file' };
+      throw e;
+    }
+    return firstFileOf(archive, maxBytes);
   }
 
   /** Removes every container and network carrying all of `labels`; returns how many of each. */

@@ -21,3 +21,35 @@ export async function filesArchive(files: Readonly<Record<string, string>>): Pro
   await done;
   return Buffer.concat(chunks);
 }
+
+/**
+ * The content of the first regular file in a tar stream (Docker's get-archive answer for one
+ * path), read up to `maxBytes`: more than that, or anything but a regular file, is refused
+ * without reading on. Whoever wrote the file may be the learner, so the size is bounded here,
+ * before it is in memory.
+ */
+export async function firstFileOf(archive: NodeJS.ReadableStream, maxBytes: number): Promise<{ content: Buffer } | { problem: string }> {
+  const extract = tar.extract();
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (value: { content: Buffer } | { problem: string }) => {
+      if (settled) return;
+      settled = true;
+      resolve(value);
+      extract.destroy();
+      (archive as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    };
+    extract.on('entry', (header, stream, next) => {
+      if (header.type !== 'file') return finish({ problem: `it is a ${header.type ?? 'special file'}, not a file` });
+      if ((header.size ?? 0) > maxBytes) return finish({ problem: `it is ${header.size} bytes, over the ${maxBytes} this check reads` });
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
+      stream.on('end', () => finish({ content: Buffer.concat(chunks) }));
+      stream.on('error', reject);
+      void next;
+    });
+    extract.on('finish', () => finish({ problem: 'the archive held no file' }));
+    extract.on('error', (e) => (settled ? undefined : reject(e)));
+    archive.pipe(extract);
+  });
+}
