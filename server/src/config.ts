@@ -198,7 +198,7 @@ export const OPTIONS = {
   },
   maxPagesPerSession: {
     env: 'IPVS_LAB_MAX_PAGES',
-    description: 'Most terminal WebSockets open on one session at once; more are closed with code 1013 and a reason.',
+    description: 'Most terminal WebSockets open on one terminal (a session and host) at once; more are closed with code 1013 and a reason.',
     default: 4,
     parse: integer(1, 100),
   },

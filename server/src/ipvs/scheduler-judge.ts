@@ -4,8 +4,9 @@
  * net/netfilter/ipvs/ip_vs_<scheduler>.c (read in a Linux 6.17 tree; the kernel 6.1 captures in
  * test/fixtures/ipvs/kernel-6.1 agree with it).
  *
- * Not modelled: upper/lower connection thresholds (`-x`/`-y`, the OVERLOAD flag), persistence
- * (`-p`), and connections that stay open while the next one is scheduled.
+ * Not modelled: upper/lower connection thresholds (`-x`/`-y`, the OVERLOAD flag), and connections
+ * that stay open while the next one is scheduled. Persistence (`-p`) is judged as what it is to a
+ * client: its connections follow its first one (`persistent`).
  */
 
 import { checkSentRequests, countAnswers, ERROR_PREFIX, joinWithAnd, sendingFailure, showSequence } from './round-robin.js';
