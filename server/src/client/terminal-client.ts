@@ -150,8 +150,10 @@ export interface TerminalTarget {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-/** A script's way in: the session token in an Authorization header, never in the URL. */
-/** Where a script opens a session's terminal: the main one, or the one in `host`. */
+/**
+ * A script's way into a session's terminal (the main one, or the one in `host`): the session
+ * token in an Authorization header, never in the URL.
+ */
 export function terminalUrl(baseUrl: string, id: string, token: string, host?: string): TerminalTarget {
   const query = host === undefined ? '' : `?host=${encodeURIComponent(host)}`;
   return { url: `${baseUrl.replace(/^http/, 'ws')}/api/sessions/${id}/terminal${query}`, headers: { Authorization: `Bearer ${token}` } };
