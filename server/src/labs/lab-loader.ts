@@ -105,7 +105,7 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
       checkAddresses(c, ['steps', i, 'checks', j, c.kind], known, problem);
     });
     const solution = (s.solution ?? []).map((line, j): SolutionLine => {
-      const { host = mainShell, run, timeout }: { host?: string; run: string; timeout?: number } = typeof line === 'string' ? { run: line } : line;
+      const { host = mainShell, run, timeout } = typeof line === 'string' ? { run: line, timeout: undefined } : line;
       if (!shellNames.includes(host))
         problem(['steps', i, 'solution', j, 'host'], `host ${host} has no terminal (shell: true): solution lines go to ${shellNames.join(', ') || 'none'}`);
       checkVariables(run, ['steps', i, 'solution', j], known);
@@ -157,7 +157,12 @@ export function loadLab(dir: string, options: LoadOptions): Lab {
     summary: data.summary,
     order: data.order ?? DEFAULT_ORDER,
     ...(data.minutes !== undefined && { minutes: data.minutes }),
-    hosts, outside: data.network?.outside ?? false, variables: labVariables, steps, lint: lintProblems };
+    hosts,
+    outside: data.network?.outside ?? false,
+    variables: labVariables,
+    steps,
+    lint: lintProblems,
+  };
 }
 
 /**
@@ -207,7 +212,12 @@ interface LabYaml {
   >;
   network?: { outside?: boolean };
   variables?: Record<string, string>;
-  steps: { id: string; title: string; file: string; checks?: Record<string, Record<string, unknown>>[]; solution?: string[];
+  steps: {
+    id: string;
+    title: string;
+    file: string;
+    checks?: Record<string, Record<string, unknown>>[];
+    solution?: (string | { host?: string; run: string; timeout?: number })[];
     readOnly?: boolean;
     mayAlreadyPass?: boolean;
     challenge?: { hints: string[] };

@@ -196,11 +196,6 @@ export class Session {
     return this.challengeHints(stepId);
   }
 
-  /** Hints revealed per challenge step. */
-  hintsUsed(): ReadonlyMap<string, number> {
-    return this.hints;
-  }
-
   /** Runs a step's checks against the live containers and records the result. */
   async check(stepId: string): Promise<CheckResult | undefined> {
     const step = this.lab.steps.find((s) => s.id === stepId);
