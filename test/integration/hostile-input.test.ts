@@ -139,7 +139,7 @@ describe('a server no input can crash', { skip }, () => {
     const extra = await TerminalClient.connect(terminalUrl(lab.baseUrl, session.id, session.token), null);
     const [code, reason] = await new Promise<[number, string]>((resolve) => extra.ws.once('close', (c, r) => resolve([c, r.toString()])));
     assert.equal(code, 1013);
-    assert.equal(reason, 'this session already has 3 terminal pages open; close one and reload');
+    assert.equal(reason, 'this session already has 3 terminal pages open on host; close one and reload');
     await pages[0]!.close();
     const replacement = await TerminalClient.connect(terminalUrl(lab.baseUrl, session.id, session.token));
     await replacement.nextMessage('ready');
