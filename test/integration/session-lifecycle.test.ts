@@ -51,7 +51,7 @@ describe('session lifecycle on a real engine', { skip: await engineSkipReason() 
     assert.equal(state.variables.vip, state.variables['host.ip']);
     const service = state.steps.find((s) => s.id === 'service')!;
     assert.ok(service.html.includes(`ipvsadm -A -t ${state.variables.vip}:80 -s rr`), 'step text has the session address filled in');
-    assert.deepEqual(service.solution, [`ipvsadm -A -t ${state.variables.vip}:80 -s rr`]);
+    assert.deepEqual(service.solution, [{ host: 'host', command: `ipvsadm -A -t ${state.variables.vip}:80 -s rr` }]);
   });
 
   it('gives a shell in the host container that answers, with the backends reachable by address', async () => {
