@@ -146,6 +146,16 @@ describe('intro lab checks on real IPVS', { skip }, () => {
     assert.equal((await api.check(session, 'traffic')).passed, true);
   });
 
+  it('challenge: draining nginx-2 (weight 0) passes, judged with the table: every request on nginx-1, none on nginx-2', async () => {
+    const before = await api.check(session, 'challenge');
+    assert.equal(before.passed, false);
+    assert.match(before.message, /has weight 1; this step asks for 0/);
+    await run('ipvsadm -e -t {{vip}}:80 -r {{nginx-2.ip}}:80 -m -w 0');
+    const drained = await api.check(session, 'challenge');
+    assert.equal(drained.passed, true, drained.message);
+    assert.deepEqual(drained.details?.counts, { 'nginx-1': 8, 'nginx-2': 0 });
+  });
+
   it('every step with a check is now passed', async () => {
     const final = await api.state(session);
     assert.deepEqual(
