@@ -1,12 +1,11 @@
 import type { CheckResult } from '../../../common/api.js';
 import { findService } from '../ipvs/find-service.js';
 import { IpvsParseError } from '../ipvs/ipvs-parse-error.js';
-import { parseIpvsadmList } from '../ipvs/parse-ipvsadm-list.js';
 import type { IpvsTable, VirtualService } from '../ipvs/ipvs-table.js';
 import { formatEndpoint, formatService, parseServiceAddress, PROTOCOL_FLAG, type ServiceAddress } from '../ipvs/service-address.js';
 import type { IpvsServiceCheck } from '../labs/lab.js';
 import { fail, pass, type CheckContext } from './check-context.js';
-import { readIpvsTable } from './read-ipvs-table.js';
+import { readIpvsTable, readServiceOverNetlink } from './read-ipvs-table.js';
 
 export function describeService(s: VirtualService): string {
   return s.protocol === 'FWM' ? `FWM ${s.firewallMark ?? 0}` : `${s.protocol} ${formatEndpoint(s.address, s.port)}`;
@@ -71,13 +70,9 @@ export async function runIpvsServiceCheck(check: IpvsServiceCheck, ctx: CheckCon
  * elsewhere). Falls back on the /proc reading if ipvsadm cannot answer.
  */
 async function persistenceOf(ctx: CheckContext, host: string, service: VirtualService): Promise<number> {
-  const listing = await ctx.exec(host, 'ipvsadm -L -n');
   const fromProc = service.persistentSeconds ?? 0;
-  if (listing.exitCode !== 0) return fromProc;
   try {
-    const same = parseIpvsadmList(listing.stdout).services.find(
-      (s) => s.protocol === service.protocol && s.address === service.address && s.port === service.port,
-    );
+    const same = await readServiceOverNetlink(ctx, host, service);
     return same ? (same.persistentSeconds ?? 0) : fromProc;
   } catch (e) {
     if (e instanceof IpvsParseError) return fromProc;

@@ -1,4 +1,6 @@
-import type { IpvsTable } from '../ipvs/ipvs-table.js';
+import { findService } from '../ipvs/find-service.js';
+import type { IpvsProtocol, IpvsTable, VirtualService } from '../ipvs/ipvs-table.js';
+import { parseIpvsadmList } from '../ipvs/parse-ipvsadm-list.js';
 import { parseProcNetIpVs } from '../ipvs/parse-proc-net-ip-vs.js';
 import type { CheckContext } from './check-context.js';
 
@@ -18,4 +20,21 @@ export async function readIpvsTable(ctx: CheckContext, host: string): Promise<Ip
     );
   }
   return parseProcNetIpVs(result.stdout);
+}
+
+/**
+ * One service as the checker's own ipvsadm reads it over netlink, for what /proc/net/ip_vs does
+ * not say (scheduler flags) or says in the kernel's own units (persistence in jiffies).
+ * Undefined when ipvsadm cannot answer or the service is not there.
+ *
+ * @throws IpvsParseError when ipvsadm's output is not a listing.
+ */
+export async function readServiceOverNetlink(
+  ctx: CheckContext,
+  host: string,
+  wanted: { readonly protocol: IpvsProtocol; readonly address: string; readonly port: number },
+): Promise<VirtualService | undefined> {
+  const listing = await ctx.exec(host, 'ipvsadm -L -n');
+  if (listing.exitCode !== 0) return undefined;
+  return findService(parseIpvsadmList(listing.stdout), wanted.protocol, wanted.address, wanted.port);
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { CheckResult } from '../../../common/api.js';
 import type { VirtualService } from '../ipvs/ipvs-table.js';
-import { parseIpvsadmList } from '../ipvs/parse-ipvsadm-list.js';
 import { parseProcNetIpVsConn, type IpvsConnection } from '../ipvs/parse-proc-net-ip-vs-conn.js';
 import { countAnswered, ERROR_PREFIX, judgeRoundRobin, UNKNOWN_PREFIX } from '../ipvs/round-robin.js';
 import { judgeSchedule, type JudgedRequest, type JudgedServer } from '../ipvs/scheduler-judge.js';
@@ -9,7 +8,7 @@ import { formatEndpoint, formatService, parseServiceAddress, PROTOCOL_FLAG } fro
 import type { TrafficCheck } from '../labs/lab.js';
 import { fail, hostNameOf, pass, type CheckContext } from './check-context.js';
 import { locateService } from './ipvs-service-check.js';
-import { readIpvsTable } from './read-ipvs-table.js';
+import { readIpvsTable, readServiceOverNetlink } from './read-ipvs-table.js';
 
 /** Per-request limit: a virtual service that swallows packets (wrong forwarding method) fails fast. */
 const REQUEST_TIMEOUT_SECONDS = 2;
@@ -146,7 +145,8 @@ export async function runTrafficCheck(check: TrafficCheck, ctx: CheckContext): P
         `${formatService(wanted)} uses scheduler ${service.scheduler}; this step measures ${check.scheduler} ` +
           `(change it with ipvsadm -E ${PROTOCOL_FLAG[wanted.protocol]} ${formatEndpoint(wanted.address, wanted.port)} -s ${check.scheduler}).`,
       );
-    if (FLAGGED_SCHEDULERS.has(check.scheduler)) flags = await readSchedulerFlags(ctx, check.host, wanted.protocol, wanted.address, wanted.port);
+    // sh-port, mh-fallback, ...: only netlink knows them.
+    if (FLAGGED_SCHEDULERS.has(check.scheduler)) flags = (await readServiceOverNetlink(ctx, check.host, wanted))?.schedulerFlags ?? [];
   }
 
   const marker = newMarker();
@@ -203,12 +203,4 @@ export async function runTrafficCheck(check: TrafficCheck, ctx: CheckContext): P
   });
   const details = { ...tally, sequence, counts: verdict.counts, servers, ...(verdict.expected && { expected: verdict.expected }) };
   return verdict.passed ? pass(verdict.message, details) : fail(verdict.message, details);
-}
-
-/** sh-port, mh-fallback, ...: only netlink knows them, so this asks the checker's own ipvsadm. */
-async function readSchedulerFlags(ctx: CheckContext, host: string, protocol: string, address: string, port: number): Promise<readonly string[]> {
-  const listing = await ctx.exec(host, 'ipvsadm -L -n');
-  if (listing.exitCode !== 0) return [];
-  const service = parseIpvsadmList(listing.stdout).services.find((s) => s.protocol === protocol && s.address === address && s.port === port);
-  return service?.schedulerFlags ?? [];
 }

@@ -1,6 +1,6 @@
-import { canonicalIpAddress } from './find-service.js';
 import { IpvsParseError } from './ipvs-parse-error.js';
 import { significantLines, VERSION_LINE } from './listing-lines.js';
+import { parseEndpoint } from './service-address.js';
 
 /** The traffic counters `ipvsadm -Ln --stats` prints for a service or a real server. */
 export interface IpvsCounters {
@@ -73,10 +73,11 @@ function counters(m: RegExpExecArray, from: number): IpvsCounters {
   return { conns: n(0), inPackets: n(1), outPackets: n(2), inBytes: n(3), outBytes: n(4) };
 }
 
-/** `10.0.0.1:80` or `[::1]:80`. */
+/** `10.0.0.1:80` or `[::1]:80`, as ipvsadm prints them. */
 function endpoint(line: { number: number; text: string }, text: string): { address: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
-  const address = m ? canonicalIpAddress(m[1] ?? m[2] ?? '') : undefined;
-  if (!m || address === undefined) throw new IpvsParseError(line.number, line.text, `"${text}" is not an address:port`);
-  return { address, port: Number(m[3]) };
+  try {
+    return parseEndpoint(text);
+  } catch {
+    throw new IpvsParseError(line.number, line.text, `"${text}" is not an address:port`);
+  }
 }

@@ -1,6 +1,7 @@
 import { canonicalIpAddress } from './find-service.js';
 import { IpvsParseError } from './ipvs-parse-error.js';
 import { significantLines } from './listing-lines.js';
+import { ipv4FromHex } from './parse-proc-net-ip-vs.js';
 
 /** One entry of the kernel's IPVS connection table: which real server a client's connection went to. */
 export interface IpvsConnection {
@@ -47,9 +48,4 @@ export function parseProcNetIpVsConn(text: string): IpvsConnection[] {
     });
   }
   return entries;
-}
-
-function ipv4FromHex(hex: string): string {
-  const n = parseInt(hex, 16);
-  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
 }

@@ -142,12 +142,14 @@ function parseRealServer(line: Line): RealServer {
   };
 }
 
-/** The kernel prints IPv4 as the host-order number in hex, so the first byte is the first octet. */
+/** The kernel prints IPv4 as the host-order number in hex (`AC110002`), so the first byte is the first octet. */
+export function ipv4FromHex(hex: string): string {
+  const n = parseInt(hex, 16);
+  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
+}
+
 function hexAddress(line: Line, ipv4Hex: string | undefined, ipv6: string | undefined): string {
-  if (ipv4Hex !== undefined) {
-    const n = parseInt(ipv4Hex, 16);
-    return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
-  }
+  if (ipv4Hex !== undefined) return ipv4FromHex(ipv4Hex);
   const address = canonicalIpAddress(ipv6 ?? '');
   if (address === undefined) {
     throw new IpvsParseError(line.number, line.text, `"[${ipv6 ?? ''}]" is not an IPv6 address`);
