@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { problemsOf } from '../../utils/labs.js';
 
-import { formatProblem, LabError, type LabProblem } from '../../../server/src/labs/lab-error.js';
+import { formatProblem } from '../../../server/src/labs/lab-error.js';
 import { loadLab, loadLabs } from '../../../server/src/labs/lab-loader.js';
 import { hasCommandBlock, renderHint, renderStep } from '../../../server/src/labs/render-step.js';
 import { TemplateError } from '../../../server/src/labs/template.js';
@@ -19,16 +20,6 @@ const brokenDir = path.join(fixtures, 'challenge-broken');
 const scratch = mkdtempSync(path.join(tmpdir(), 'ipvs-lab-challenge-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** The problems of a lab that must fail to load. */
-function problemsOf(dir: string, opts = options): readonly LabProblem[] {
-  try {
-    loadLab(dir, opts);
-  } catch (e) {
-    if (e instanceof LabError) return e.problems;
-    throw e;
-  }
-  assert.fail(`${dir} loaded, but it should not`);
-}
 
 let copies = 0;
 /** A copy of challenge-good in the scratch folder, as `name` (or a fresh name), for a test to edit. */

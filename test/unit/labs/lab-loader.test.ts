@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { problemsOf } from '../../utils/labs.js';
 
 import { checkedHosts, shellHost, shellHosts } from '../../../server/src/labs/lab.js';
 import { formatProblem, LabError, type LabProblem } from '../../../server/src/labs/lab-error.js';
@@ -17,16 +18,6 @@ const options = { containersDir: path.join(repoRoot, 'containers'), relativeTo: 
 const scratch = mkdtempSync(path.join(tmpdir(), 'ipvs-lab-loader-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** The problems of a lab that must fail to load. */
-function problemsOf(dir: string, opts = options): readonly LabProblem[] {
-  try {
-    loadLab(dir, opts);
-  } catch (e) {
-    if (e instanceof LabError) return e.problems;
-    throw e;
-  }
-  assert.fail(`${dir} loaded, but it should not`);
-}
 
 /** The one problem of a fixture lab, in `test/fixtures/labs/<name>/`. */
 function onlyProblem(name: string): LabProblem {
