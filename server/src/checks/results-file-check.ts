@@ -7,27 +7,21 @@ export const MAX_RESULTS_BYTES = 64 * 1024;
 /** A chart with more points than this is not something a learner measured by hand. */
 const MAX_POINTS = 200;
 
-/** Every `#result key=value ...` line of the file, as key → value (later lines first wins nothing: all are kept). */
+/** `key=value key=value`: its pairs, in order; a word without `=` (or starting with one) is skipped. */
+function pairsOf(text: string): [string, string][] {
+  return text
+    .trim()
+    .split(/\s+/)
+    .filter((word) => word.indexOf('=') > 0)
+    .map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]);
+}
+
+/** Every `#result key=value ...` line of the file, as key → value, in file order. */
 export function parseResults(text: string): Record<string, string>[] {
   return text
     .split('\n')
     .filter((line) => line.startsWith('#result '))
-    .map((line) => {
-      const row: Record<string, string> = {};
-      for (const pair of line.slice('#result '.length).trim().split(/\s+/)) {
-        const eq = pair.indexOf('=');
-        if (eq > 0) row[pair.slice(0, eq)] = pair.slice(eq + 1);
-      }
-      return row;
-    });
-}
-
-/** `mode=ipvs n=5000` → the pairs it asks for. */
-function wanted(spec: string): [string, string][] {
-  return spec.split(' ').map((pair) => {
-    const eq = pair.indexOf('=');
-    return [pair.slice(0, eq), pair.slice(eq + 1)];
-  });
+    .map((line) => Object.fromEntries(pairsOf(line.slice('#result '.length))));
 }
 
 /**
@@ -60,7 +54,7 @@ export async function runResultsFileCheck(check: ResultsFileCheck, ctx: CheckCon
   const read = await ctx.readFile(check.host, check.path, MAX_RESULTS_BYTES);
   if ('problem' in read) return fail(`${check.failMessage} (${check.path} in ${check.host}: ${read.problem})`);
   const rows = parseResults(read.content.toString('utf8'));
-  const missing = check.require.filter((spec) => !rows.some((row) => wanted(spec).every(([k, v]) => row[k] === v)));
+  const missing = check.require.filter((spec) => !rows.some((row) => pairsOf(spec).every(([k, v]) => row[k] === v)));
   const details = { path: check.path, rows: rows.length };
   if (missing.length > 0) return fail(`${check.failMessage} (${check.path} has no result for ${missing.join('; ')})`, details);
   const result = pass(`${check.path} has all ${check.require.length} measurements (${rows.length} results in all).`, details);

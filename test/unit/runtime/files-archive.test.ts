@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import tar from 'tar-stream';
 
-import { filesArchive } from '../../../server/src/runtime/docker/files-archive.js';
+import { filesArchive, firstFileOf } from '../../../server/src/runtime/docker/files-archive.js';
 
 interface Entry {
   readonly name: string;
@@ -52,5 +52,30 @@ describe('filesArchive', () => {
     await assert.rejects(filesArchive({ '/etc/ok.conf': 'ok', 'etc/hosts': '127.0.0.1 localhost\n' }), {
       message: 'file path "etc/hosts" must be absolute',
     });
+  });
+});
+
+describe('firstFileOf', () => {
+  /** A get-archive answer: a tar stream holding the given entries. */
+  function archive(entries: { name: string; type?: 'file' | 'directory'; content?: string }[]): NodeJS.ReadableStream {
+    const pack = tar.pack();
+    for (const e of entries) {
+      if (e.type === 'directory') pack.entry({ name: e.name, type: 'directory' });
+      else pack.entry({ name: e.name, type: 'file' }, e.content ?? '');
+    }
+    pack.finalize();
+    return pack as unknown as NodeJS.ReadableStream;
+  }
+
+  it("gives the file's content", async () => {
+    assert.deepEqual(await firstFileOf(archive([{ name: 'results', content: '#result n=1\n' }]), 100), { content: Buffer.from('#result n=1\n') });
+  });
+
+  it('refuses a file over the bound without reading it, and what is not a file', async () => {
+    assert.deepEqual(await firstFileOf(archive([{ name: 'big', content: 'x'.repeat(101) }]), 100), {
+      problem: 'it is 101 bytes, over the 100 this check reads',
+    });
+    assert.deepEqual(await firstFileOf(archive([{ name: 'dir', type: 'directory' }]), 100), { problem: 'it is a directory, not a file' });
+    assert.deepEqual(await firstFileOf(archive([]), 100), { problem: 'the archive held no file' });
   });
 });
