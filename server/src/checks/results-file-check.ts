@@ -4,8 +4,9 @@ import { fail, pass, type CheckContext } from './check-context.js';
 
 /** Results files are a few lines per measurement; anything larger is not one. */
 export const MAX_RESULTS_BYTES = 64 * 1024;
-/** A chart with more points than this is not something a learner measured by hand. */
+/** A chart with more points (per line) or lines than this is not something a learner measured by hand. */
 const MAX_POINTS = 200;
+const MAX_SERIES = 12;
 
 /** `key=value key=value`: its pairs, in order; a word without `=` (or starting with one) is skipped. */
 function pairsOf(text: string): [string, string][] {
@@ -35,6 +36,7 @@ export function chartOf(rows: readonly Record<string, string>[], spec: NonNullab
     const name = row[spec.series];
     const x = Number(row[spec.x]);
     const y = Number(row[spec.y]);
+    if (!lines.has(name ?? '') && lines.size >= MAX_SERIES) continue;
     if (name === undefined || row[spec.x] === undefined || row[spec.y] === undefined || !Number.isFinite(x) || !Number.isFinite(y)) continue;
     const points = lines.get(name) ?? new Map<number, number>();
     points.set(x, y);

@@ -93,3 +93,12 @@ describe('results-file', () => {
     assert.equal(result.message, 'run kube-scale first (/root/kube-scale.results in node: there is no such file)');
   });
 });
+
+describe('chartOf on a file a learner filled by hand', () => {
+  it('draws at most 12 lines of at most 200 points, whatever the file holds', () => {
+    const rows = Array.from({ length: 50 }, (_, s) => Array.from({ length: 300 }, (_, x) => ({ variant: `v${s}`, n: String(x), add_ms: '1' }))).flat();
+    const { series } = chartOf(rows, chart);
+    assert.equal(series.length, 12);
+    assert.ok(series.every((line) => line.points.length === 200));
+  });
+});
