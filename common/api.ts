@@ -72,6 +72,11 @@ export interface SessionState {
    */
   readonly terminals: readonly string[];
   readonly limits: SessionLimits;
+  /**
+   * The host whose IPVS table the live panel shows (the lab's director); absent when the lab
+   * programs no IPVS. The panel reads it from `GET /api/sessions/:id/ipvs`.
+   */
+  readonly ipvsHost?: string;
 }
 
 export interface CheckResult {
@@ -242,3 +247,89 @@ export interface SessionLimits {
   readonly idleMinutes: number;
   readonly workshop?: { readonly id: string; readonly title: string; readonly name: string; readonly endsAt?: number };
 }
+
+// ---- the live IPVS panel: GET /api/sessions/:id/ipvs (text/event-stream) ----------------------
+
+/** Counters of `ipvsadm -Ln --stats --exact`, since the service or real server was added. */
+export interface IpvsPanelCounters {
+  readonly conns: number;
+  readonly inPackets: number;
+  readonly outPackets: number;
+  readonly inBytes: number;
+  readonly outBytes: number;
+}
+
+export interface IpvsPanelRealServer {
+  /** `10.200.0.3:80`, `[::2]:80`: what the page matches rows (and connections) by. */
+  readonly endpoint: string;
+  /** The session host at that address, when one is (`nginx-1`). */
+  readonly host?: string;
+  /** As the kernel spells it: Masq is NAT (-m), Route is direct routing (-g), Tunnel is IPIP (-i). */
+  readonly forward: 'Masq' | 'Route' | 'Tunnel' | 'Local';
+  /** 0 is quiesced: no new connections. */
+  readonly weight: number;
+  readonly activeConns: number;
+  readonly inactiveConns: number;
+  /** Absent when the counters could not be read in the same pass. */
+  readonly stats?: IpvsPanelCounters;
+}
+
+/** One connection of the kernel's IPVS connection table (`ipvsadm -Lnc`). */
+export interface IpvsPanelConnection {
+  /** The real server that took it: an `IpvsPanelRealServer.endpoint`. */
+  readonly server: string;
+  /** `address:port` of the client. */
+  readonly client: string;
+  /** TCP state as the kernel names it (ESTABLISHED, TIME_WAIT, FIN_WAIT, ...). */
+  readonly state: string;
+}
+
+export interface IpvsPanelService {
+  /** `TCP 10.200.0.2:80`, `FWM 7`: as ipvsadm names the service, and the key the page matches it by. */
+  readonly key: string;
+  readonly protocol: 'TCP' | 'UDP' | 'SCTP' | 'FWM';
+  readonly scheduler: string;
+  /** `sh-port`, `mh-fallback`, `ops`…; empty when none. */
+  readonly schedulerFlags: readonly string[];
+  /** `-p` in seconds, when the service is persistent. */
+  readonly persistentSeconds?: number;
+  /** Sorted by address, as `ipvsadm -Ln` lists them. */
+  readonly realServers: readonly IpvsPanelRealServer[];
+  readonly stats?: IpvsPanelCounters;
+  /**
+   * The real server of each of the service's last connections, oldest first (at most
+   * `IPVS_PANEL_RECENT`). New connections are taken from each read of the connection table;
+   * those that arrived between two reads are ordered by the kernel's expiry and the client port.
+   */
+  readonly recent: readonly IpvsPanelConnection[];
+  /** Persistence templates in the connection table: clients pinned to a real server. */
+  readonly templates: number;
+}
+
+/** How many connections `IpvsPanelService.recent` keeps. */
+export const IPVS_PANEL_RECENT = 20;
+
+/** One reading of the director's IPVS table. */
+export interface IpvsPanelTable {
+  readonly type: 'table';
+  /** The host it was read in. */
+  readonly host: string;
+  /** When it was read (ms since the epoch). */
+  readonly at: number;
+  readonly services: readonly IpvsPanelService[];
+  /** Services the kernel has beyond those listed: the panel shows the first ones only. */
+  readonly moreServices: number;
+  /** The connection table was longer than the panel reads, so `recent` misses some connections. */
+  readonly connectionsTruncated: boolean;
+}
+
+/** The table cannot be read now (the host is restarting, the engine has no IPVS); the message says why. */
+export interface IpvsPanelUnavailable {
+  readonly type: 'unavailable';
+  readonly host: string;
+  readonly at: number;
+  readonly message: string;
+}
+
+/** Data of one `GET /api/sessions/:id/ipvs` event; the SSE event name is `type`. */
+export type IpvsPanelEvent = IpvsPanelTable | IpvsPanelUnavailable;

@@ -134,6 +134,18 @@ export const OPTIONS = {
     default: 30000,
     parse: integer(100, 600000),
   },
+  panelIntervalMs: {
+    env: 'IPVS_LAB_PANEL_INTERVAL_MS',
+    description: "Pause between two readings of a director's IPVS table for a learner's open IPVS panel, in ms. Nothing is read while no panel is open.",
+    default: 500,
+    parse: integer(100, 60000),
+  },
+  panelReads: {
+    env: 'IPVS_LAB_PANEL_READS',
+    description: 'Most IPVS panel readings running at once over all sessions: with more panels open, each reads less often instead of loading the engine.',
+    default: 4,
+    parse: integer(1, 64),
+  },
   publicUrl: {
     env: 'IPVS_LAB_PUBLIC_URL',
     description: 'The address learners open (https://lab.example.org). Its host name is allowed in Host and Origin headers.',

@@ -151,6 +151,7 @@ export class LabServer {
         idleMs: config.idleMinutes * 60_000,
         checkTimeoutMs: config.checkTimeoutMs,
         replayCapacity: config.replayKib * 1024,
+        panel: { intervalMs: config.panelIntervalMs, concurrentReads: config.panelReads },
         log,
         ...(this.options.now ? { now: this.options.now } : {}),
       });

@@ -7,6 +7,7 @@ import { HttpError } from '../http-error.js';
 import type { Lab } from '../labs/lab.js';
 import type { Logger } from '../logger.js';
 import type { SessionManager } from '../sessions/session-manager.js';
+import { openEventStream } from './event-stream.js';
 import { hostAllowed, hostRefusal, originAllowed, type HostPolicy } from './host-guard.js';
 import { abandonSignal, bearerToken, routeParam } from './request-parts.js';
 import { TICKET_LIFETIME_MS, type TerminalTickets } from './terminal-tickets.js';
@@ -32,6 +33,9 @@ export interface AppOptions {
   /** IPVS_LAB_PUBLIC_URL, or empty. */
   readonly publicUrl: string;
 }
+
+/** IPVS panels open at once on one session: each page is one reader of the same feed. */
+const MAX_PANEL_STREAMS = 8;
 
 /**
  * xterm.js writes its theme into a <style> element, so styles need 'unsafe-inline'; scripts,
@@ -151,6 +155,18 @@ export function createApp(options: AppOptions): express.Express {
     }
     options.log.info('hint', { sessionId: session.id, step: stepId, revealed: hints.revealed.length, of: hints.hints });
     res.json(hints);
+  });
+
+  app.get('/api/sessions/:id/ipvs', (req, res) => {
+    const session = authenticated(req);
+    const feed = session.ipvsPanel();
+    if (!feed) throw new HttpError(404, `lab ${session.lab.id} programs no IPVS table, so it has no IPVS panel`);
+    if (feed.subscribers >= MAX_PANEL_STREAMS)
+      throw new HttpError(429, `${MAX_PANEL_STREAMS} IPVS panels of this session are open already; close one in another tab`);
+    const stream = openEventStream(res);
+    // After the headers: a feed that is running sends its last reading at once.
+    const subscription = feed.subscribe({ event: (e) => stream.send(e), ended: () => stream.end() });
+    stream.onClose(() => subscription.dispose());
   });
 
   app.delete('/api/sessions/:id', async (req, res) => {

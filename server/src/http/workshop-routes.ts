@@ -5,6 +5,7 @@ import { HttpError } from '../http-error.js';
 import type { Logger } from '../logger.js';
 import type { InstructorSecret } from '../workshops/instructor-secret.js';
 import type { WorkshopManager } from '../workshops/workshop-manager.js';
+import { openEventStream } from './event-stream.js';
 import { abandonSignal, bearerToken, routeParam } from './request-parts.js';
 import { mirrorTicketKey } from './terminal-gateway.js';
 import { TICKET_LIFETIME_MS, type TerminalTickets } from './terminal-tickets.js';
@@ -22,8 +23,6 @@ export interface WorkshopRouteOptions {
 
 /** Event streams open at once, over all workshops: each holds a socket and a listener. */
 const MAX_EVENT_STREAMS = 64;
-/** A comment line this often keeps proxies from closing a quiet stream. */
-const HEARTBEAT_MS = 15_000;
 
 const bearer = (req: Request): string | undefined => bearerToken(req.get('authorization'));
 
@@ -85,18 +84,16 @@ export function workshopRoutes(app: express.Express, options: WorkshopRouteOptio
     const workshops = instructor(req);
     const id = routeParam(req, 'id');
     if (streams >= MAX_EVENT_STREAMS) throw new HttpError(503, `${MAX_EVENT_STREAMS} event streams are open already; close a dashboard tab`);
-    const send = (event: WorkshopEvent) => res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-    const subscription = workshops.subscribe(id, (event) => {
-      send(event);
-      if (event.type === 'ended') res.end();
+    // Subscribing first: an unknown workshop is refused before the stream's headers go out.
+    // Workshop events are never sent during subscribe, so `stream` exists by the first one.
+    const subscription = workshops.subscribe(id, (event: WorkshopEvent) => {
+      stream.send(event);
+      if (event.type === 'ended') stream.end();
     });
     streams++;
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
-    res.write('retry: 3000\n\n');
-    const heartbeat = setInterval(() => res.write(': still here\n\n'), HEARTBEAT_MS);
-    res.on('close', () => {
+    const stream = openEventStream(res);
+    stream.onClose(() => {
       streams--;
-      clearInterval(heartbeat);
       subscription.dispose();
     });
   });

@@ -18,6 +18,8 @@ export class IpvsParseError extends Error {
   readonly line: number;
   /** The offending line, without its trailing whitespace. */
   readonly text: string;
+  /** What was expected there, for a human. */
+  readonly problem: string;
 
   /**
    * @param line 1-based line number.
@@ -28,5 +30,6 @@ export class IpvsParseError extends Error {
     super(`line ${line} ${quote(text)}: ${problem}`);
     this.line = line;
     this.text = text;
+    this.problem = problem;
   }
 }

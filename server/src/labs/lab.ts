@@ -206,3 +206,18 @@ export function checkedHosts(lab: Lab): Set<string> {
     }
   return names;
 }
+
+/** Checks that read a host's IPVS table: the host they name is a director. */
+const IPVS_CHECKS: ReadonlySet<CheckKind> = new Set(['ipvs-service', 'ipvs-real-servers', 'traffic', 'ipvs-replies']);
+
+/**
+ * The host whose IPVS table the live panel shows: the director, which is the host the lab's IPVS
+ * checks read most (the first in lab order on a tie). Undefined for a lab that checks no IPVS table.
+ */
+export function ipvsHost(lab: Lab): string | undefined {
+  const reads = new Map<string, number>();
+  for (const step of lab.steps) for (const c of step.checks) if (IPVS_CHECKS.has(c.kind)) reads.set(c.host, (reads.get(c.host) ?? 0) + 1);
+  let best: string | undefined;
+  for (const h of lab.hosts) if ((reads.get(h.name) ?? 0) > (best === undefined ? 0 : reads.get(best)!)) best = h.name;
+  return best;
+}

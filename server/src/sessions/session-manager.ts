@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { RuntimeCapacityError, type LabRuntime, type ResourceLimits, type RunningEnvironment } from '../runtime/runtime.js';
 import { SessionStore, type EndReason, type SessionRecord } from '../store/session-store.js';
 import { TerminalSession } from '../terminal/terminal-session.js';
+import { ReadSlots } from './ipvs-panel-feed.js';
 import { Session, type SessionHooks } from './session.js';
 
 const SHELL_READY_TIMEOUT_MS = 60_000;
@@ -33,6 +34,8 @@ export interface SessionManagerOptions {
   readonly checkTimeoutMs: number;
   /** Terminal history kept per session (code units), for reconnects and reloads. */
   readonly replayCapacity: number;
+  /** The live IPVS panel: the pause between readings, and how many may run at once over all sessions. */
+  readonly panel?: { readonly intervalMs: number; readonly concurrentReads: number };
   readonly log: Logger;
   readonly now?: () => number;
 }
@@ -73,6 +76,16 @@ export class SessionManager {
         const workshop = this.workshopOf(session.id);
         return { idleMinutes: Math.round(this.options.idleMs / 60_000), ...(workshop ? { workshop } : {}) };
       },
+      ...(options.panel && {
+        panel: {
+          intervalMs: options.panel.intervalMs,
+          // A reading is a few cat and ipvsadm calls: when it takes longer, the next one tries again.
+          timeoutMs: Math.min(options.checkTimeoutMs, 10_000),
+          retryMs: 3000,
+          slots: new ReadSlots(options.panel.concurrentReads),
+          log: options.log,
+        },
+      }),
     };
   }
 

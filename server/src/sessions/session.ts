@@ -2,12 +2,13 @@ import type { ChallengeHints, CheckResult, SessionLimits, SessionState } from '.
 import type { NoticeKind, NoticeMessage } from '../../../common/protocol.js';
 import type { CheckContext } from '../checks/check-context.js';
 import { runChecks } from '../checks/run-checks.js';
-import type { Lab } from '../labs/lab.js';
+import { ipvsHost, type Lab } from '../labs/lab.js';
 import { renderHint, renderStep } from '../labs/render-step.js';
 import { fillTemplate } from '../labs/template.js';
 import type { RunningEnvironment } from '../runtime/runtime.js';
 import { SessionStore, type SessionRecord } from '../store/session-store.js';
 import type { TerminalSession } from '../terminal/terminal-session.js';
+import { IpvsPanelFeed, type PanelFeedSettings } from './ipvs-panel-feed.js';
 
 /** Activity is written to the database at most this often per session; memory has the exact time. */
 const TOUCH_WRITE_INTERVAL_MS = 30_000;
@@ -20,6 +21,8 @@ export interface SessionHooks {
   readonly onHint?: (session: Session, stepId: string, revealed: number) => void;
   /** The idle limit and the workshop, for the learner's page. */
   readonly limits: (session: Session) => SessionLimits;
+  /** How the live IPVS panel reads; without it, the session has no panel. */
+  readonly panel?: PanelFeedSettings;
 }
 
 type NoticeListener = (notice: NoticeMessage) => void;
@@ -44,6 +47,9 @@ export class Session {
   private readonly hintHtml: ReadonlyMap<string, readonly string[]>;
   /** Challenge step id → hints revealed; kept in the store. */
   private readonly hints: Map<string, number>;
+  /** The director whose IPVS table the panel shows, if the lab programs one. */
+  readonly ipvsHost: string | undefined;
+  private panelFeed: IpvsPanelFeed | undefined;
 
   constructor(
     private readonly record: SessionRecord,
@@ -65,6 +71,13 @@ export class Session {
     this.stepHtml = new Map(lab.steps.map((s) => [s.id, renderStep(s.markdown, variables)]));
     this.hintHtml = new Map(lab.steps.map((s) => [s.id, (s.challenge?.hints ?? []).map((h) => renderHint(h, variables))]));
     this.hints = store.hintsRevealed(record.id);
+    this.ipvsHost = hooks.panel ? ipvsHost(lab) : undefined;
+  }
+
+  /** The live reading of the director's IPVS table, made on first use; undefined when the lab has none or the session ended. */
+  ipvsPanel(): IpvsPanelFeed | undefined {
+    if (this.disposed || this.ipvsHost === undefined || !this.hooks.panel) return undefined;
+    return (this.panelFeed ??= new IpvsPanelFeed(this.environment, this.ipvsHost, this.hooks.panel));
   }
 
   get id(): string {
@@ -170,6 +183,7 @@ export class Session {
       variables: this.variables,
       terminals: this.terminalHosts,
       limits: this.hooks.limits(this),
+      ...(this.ipvsHost !== undefined && { ipvsHost: this.ipvsHost }),
     };
   }
 
@@ -241,6 +255,7 @@ export class Session {
   dispose(options: { keepContainers?: boolean; closeReason?: string } = {}): Promise<void> {
     this.disposed ??= (async () => {
       this.noticeListeners.clear();
+      this.panelFeed?.dispose();
       for (const { terminal } of this.terminals) terminal.dispose(options.closeReason);
       this.persistActivity();
       if (!options.keepContainers) await this.environment.stop();

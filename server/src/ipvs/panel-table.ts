@@ -1,0 +1,250 @@
+import { IPVS_PANEL_RECENT, type IpvsPanelConnection, type IpvsPanelCounters, type IpvsPanelService, type IpvsPanelTable } from '../../../common/api.js';
+import { orderConnections } from './connection-order.js';
+import { IpvsParseError } from './ipvs-parse-error.js';
+import type { VirtualService } from './ipvs-table.js';
+import { parseIpvsadmList } from './parse-ipvsadm-list.js';
+import { parseIpvsadmStats, type ServiceStats } from './parse-ipvsadm-stats.js';
+import { parseProcNetIpVsConn, type IpvsConnection } from './parse-proc-net-ip-vs-conn.js';
+import { formatEndpoint, formatService } from './service-address.js';
+
+/**
+ * Lines of each listing the panel reads. A node with thousands of services (the iptables lab
+ * loads 5,000) shows the first ones, in ipvsadm's sorted order, and how many more there are; the
+ * reads stay small however large the table grows.
+ */
+export const PANEL_MAX_LINES = 400;
+/** Connections read from the connection table; past this, the traffic view misses some. */
+export const PANEL_MAX_CONNECTIONS = 2000;
+
+/**
+ * What the trusted checker runs for one reading, in the director's network namespace. It only
+ * reads: the kernel's own files and ipvsadm's listings (the checker's ipvsadm, not the learner's).
+ * Exit 3 means the kernel has no IPVS.
+ */
+export const PANEL_SCRIPT = [
+  `[ -r /proc/net/ip_vs ] || { echo "/proc/net/ip_vs is missing" >&2; exit 3; }`,
+  `echo '@@ services'`,
+  `grep -cE '^(TCP|UDP|SCTP|FWM) ' /proc/net/ip_vs`,
+  `echo '@@ list'`,
+  `ipvsadm -Ln 2>&1 | head -n ${PANEL_MAX_LINES}`,
+  `echo '@@ stats'`,
+  `ipvsadm -Ln --stats --exact 2>&1 | head -n ${PANEL_MAX_LINES}`,
+  `echo '@@ conns'`,
+  `head -n ${PANEL_MAX_CONNECTIONS + 1} /proc/net/ip_vs_conn`,
+].join('\n');
+
+/** One reading of the director, parsed. */
+export interface PanelReading {
+  /** Services the kernel has, listed or not. */
+  readonly serviceCount: number;
+  /** Those listed in full, sorted as ipvsadm sorts them. */
+  readonly services: readonly VirtualService[];
+  readonly stats: readonly ServiceStats[];
+  readonly connections: readonly IpvsConnection[];
+  readonly connectionsTruncated: boolean;
+}
+
+const SECTIONS = ['services', 'list', 'stats', 'conns'] as const;
+
+/**
+ * Parses what {@link PANEL_SCRIPT} printed.
+ *
+ * @throws IpvsParseError when a section is missing or is not the listing it should be (ipvsadm
+ *   printed an error instead, say); the line number is the line of the whole output.
+ */
+export function parsePanelReading(stdout: string): PanelReading {
+  const lines = stdout.split('\n');
+  const at = new Map<string, number>();
+  lines.forEach((line, i) => {
+    const m = /^@@ (\w+)$/.exec(line);
+    if (m) at.set(m[1]!, i);
+  });
+  const section = (name: (typeof SECTIONS)[number]): { text: string; lines: number; offset: number } => {
+    const start = at.get(name);
+    if (start === undefined) throw new IpvsParseError(lines.length, '', `the panel's reading has no "@@ ${name}" section`);
+    const next = SECTIONS.slice(SECTIONS.indexOf(name) + 1)
+      .map((s) => at.get(s))
+      .find((i) => i !== undefined);
+    const body = lines.slice(start + 1, next ?? lines.length);
+    while (body.length > 0 && body.at(-1) === '') body.pop();
+    return { text: body.join('\n'), lines: body.length, offset: start + 1 };
+  };
+  const relined = <T>(offset: number, read: () => T): T => {
+    try {
+      return read();
+    } catch (e) {
+      if (e instanceof IpvsParseError) throw new IpvsParseError(e.line + offset, e.text, e.problem);
+      throw e;
+    }
+  };
+
+  const count = section('services');
+  const serviceCount = Number(count.text.trim());
+  if (!/^\d+$/.test(count.text.trim())) throw new IpvsParseError(count.offset + 1, count.text, 'expected the number of services');
+  const list = section('list');
+  let services = relined(list.offset, () => parseIpvsadmList(list.text).services);
+  // Cut short: the last service may be missing real servers, so it is not shown half.
+  if (list.lines >= PANEL_MAX_LINES) services = services.slice(0, -1);
+  const stats = section('stats');
+  const conns = section('conns');
+  return {
+    serviceCount,
+    services,
+    stats: relined(stats.offset, () => parseIpvsadmStats(stats.text)),
+    connections: relined(conns.offset, () => parseProcNetIpVsConn(conns.text)),
+    connectionsTruncated: conns.lines > PANEL_MAX_CONNECTIONS,
+  };
+}
+
+/** `TCP 10.0.0.1:80`, `FWM 7`. */
+export function serviceKey(s: VirtualService): string {
+  return s.protocol === 'FWM' ? `FWM ${s.firewallMark ?? 0}` : formatService(s);
+}
+
+type Entry = { -readonly [K in keyof IpvsPanelConnection]: IpvsPanelConnection[K] };
+
+function identity(c: IpvsConnection): string {
+  return `${c.protocol} ${formatEndpoint(c.client.address, c.client.port)} ${formatEndpoint(c.virtual.address, c.virtual.port)} ${formatEndpoint(c.destination.address, c.destination.port)}`;
+}
+
+/**
+ * Which real server took each of a service's last connections, kept across readings.
+ *
+ * The connection table forgets a connection two minutes after it closed and says nothing of the
+ * order connections came in. So each reading adds only the connections not seen in the reading
+ * before, in the order {@link orderConnections} finds for them, and the list outlives the table.
+ * Between two readings a fraction of a second apart that order is exact for one client; what a
+ * reading cannot see is a connection that came and went between two readings (a UDP flow or a
+ * refused one expires in seconds, but a TCP connection stays two minutes).
+ */
+export class ConnectionHistory {
+  private readonly recent = new Map<string, Entry[]>();
+  /** The connections of the last reading, by identity. */
+  private known = new Map<string, Entry | null>();
+
+  /** Takes a reading in; returns the recent connections and templates of each service, by key. */
+  update(
+    services: readonly VirtualService[],
+    connections: readonly IpvsConnection[],
+  ): { recent: ReadonlyMap<string, readonly IpvsPanelConnection[]>; templates: ReadonlyMap<string, number> } {
+    const owner = serviceFinder(services);
+    const keys = new Set(services.map(serviceKey));
+    // A service removed (ipvsadm -C, -D) takes its history with it: the one added again is new.
+    for (const key of this.recent.keys()) if (!keys.has(key)) this.recent.delete(key);
+
+    const templates = new Map<string, number>();
+    const present = new Map<string, Entry | null>();
+    const fresh: IpvsConnection[] = [];
+    for (const c of connections) {
+      // A persistence template records a client's pick, not a connection: its client port is 0.
+      if (c.client.port === 0) {
+        const key = owner(c);
+        if (key !== undefined) templates.set(key, (templates.get(key) ?? 0) + 1);
+        continue;
+      }
+      const id = identity(c);
+      const known = this.known.get(id);
+      if (known === undefined) fresh.push(c);
+      else {
+        if (known) known.state = c.state;
+        present.set(id, known);
+      }
+    }
+    for (const c of orderConnections(fresh)) {
+      const key = owner(c);
+      if (key === undefined) {
+        present.set(identity(c), null);
+        continue;
+      }
+      const entry: Entry = {
+        server: formatEndpoint(c.destination.address, c.destination.port),
+        client: formatEndpoint(c.client.address, c.client.port),
+        state: c.state,
+      };
+      present.set(identity(c), entry);
+      let list = this.recent.get(key);
+      if (!list) this.recent.set(key, (list = []));
+      list.push(entry);
+      if (list.length > IPVS_PANEL_RECENT) list.splice(0, list.length - IPVS_PANEL_RECENT);
+    }
+    this.known = present;
+    return { recent: this.recent, templates };
+  }
+}
+
+/**
+ * The service a connection belongs to: by its virtual address, or for a firewall-mark service
+ * (whose connections carry the packet's own destination) by the real server it went to.
+ */
+function serviceFinder(services: readonly VirtualService[]): (c: IpvsConnection) => string | undefined {
+  const byAddress = new Map(services.filter((s) => s.protocol !== 'FWM').map((s) => [serviceKey(s), s]));
+  const marked = services.filter((s) => s.protocol === 'FWM');
+  return (c) => {
+    const key = `${c.protocol} ${formatEndpoint(c.virtual.address, c.virtual.port)}`;
+    if (byAddress.has(key)) return key;
+    const fwm = marked.filter((s) => s.realServers.some((r) => r.address === c.destination.address));
+    return fwm.length === 1 ? serviceKey(fwm[0]!) : undefined;
+  };
+}
+
+/** What the page gets from one reading. */
+export function panelTable(
+  reading: PanelReading,
+  history: ConnectionHistory,
+  context: { readonly host: string; readonly at: number; readonly hostIps: ReadonlyMap<string, string> },
+): IpvsPanelTable {
+  const { recent, templates } = history.update(reading.services, reading.connections);
+  const nameOf = new Map([...context.hostIps].map(([name, ip]) => [ip, name]));
+  const statsOf = statsFinder(reading.stats);
+  const services: IpvsPanelService[] = reading.services.map((s, index) => {
+    const key = serviceKey(s);
+    const stats = statsOf(s, index, reading.services);
+    return {
+      key,
+      protocol: s.protocol,
+      scheduler: s.scheduler,
+      schedulerFlags: s.schedulerFlags,
+      ...(s.persistentSeconds !== undefined && { persistentSeconds: s.persistentSeconds }),
+      realServers: s.realServers.map((r) => {
+        const counters = stats?.realServers.find((x) => x.address === r.address && x.port === r.port)?.counters;
+        const host = nameOf.get(r.address);
+        return {
+          endpoint: formatEndpoint(r.address, r.port),
+          ...(host !== undefined && { host }),
+          forward: r.forward,
+          weight: r.weight,
+          activeConns: r.activeConns,
+          inactiveConns: r.inactiveConns,
+          ...(counters && { stats: plain(counters) }),
+        };
+      }),
+      ...(stats && { stats: plain(stats.counters) }),
+      recent: [...(recent.get(key) ?? [])].map((e) => ({ ...e })),
+      templates: templates.get(key) ?? 0,
+    };
+  });
+  return {
+    type: 'table',
+    host: context.host,
+    at: context.at,
+    services,
+    moreServices: Math.max(0, reading.serviceCount - services.length),
+    connectionsTruncated: reading.connectionsTruncated,
+  };
+}
+
+function plain(c: IpvsPanelCounters): IpvsPanelCounters {
+  return { conns: c.conns, inPackets: c.inPackets, outPackets: c.outPackets, inBytes: c.inBytes, outBytes: c.outBytes };
+}
+
+/**
+ * A service's counters in the `--stats` listing. Both listings sort the same way; a firewall-mark
+ * service's line there has no address, so those are matched by their place among the marks.
+ */
+function statsFinder(stats: readonly ServiceStats[]) {
+  const marks = stats.filter((s) => s.protocol === 'FWM');
+  return (s: VirtualService, _index: number, all: readonly VirtualService[]): ServiceStats | undefined => {
+    if (s.protocol !== 'FWM') return stats.find((x) => x.protocol === s.protocol && x.address === s.address && x.port === s.port);
+    return marks[all.filter((x) => x.protocol === 'FWM').indexOf(s)];
+  };
+}
