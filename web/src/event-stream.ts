@@ -1,11 +1,29 @@
-import type { ApiError, WorkshopEvent } from '../../common/api.js';
+import type { ApiError } from '../../common/api.js';
 
 export type EventStreamState = 'connecting' | 'live' | 'reconnecting' | 'stopped';
 
-export interface EventStreamHandlers {
-  event(event: WorkshopEvent): void;
-  /** `stopped` is final: the workshop ended, the secret was refused, or `close()` was called. */
+export interface EventStreamHandlers<T> {
+  event(event: T): void;
+  /** `stopped` is final: a final event came, the credential was refused, the resource is gone, or `close()` was called. */
   state(state: EventStreamState, detail?: string): void;
+}
+
+export interface JsonEventStreamOptions<T> {
+  /** Names the stream in console warnings (`workshop events`). */
+  readonly name: string;
+  readonly url: string;
+  /** Sent as `Authorization: Bearer …`: EventSource cannot send headers, which is why this reads with fetch. */
+  readonly token: string;
+  readonly handlers: EventStreamHandlers<T>;
+  /**
+   * Whether an event's data has the shape of a `T`; events that do not are dropped with a warning.
+   * By default, any object with a string `type`.
+   */
+  readonly accept?: (data: unknown) => data is T;
+  /** Whether `event` ends the stream for good (a workshop's `ended`): no reconnect follows it. */
+  readonly isFinal?: (event: T) => boolean;
+  /** The `stopped` detail after a final event. */
+  readonly finalDetail?: string;
 }
 
 const MAX_BACKOFF_MS = 15_000;
@@ -71,21 +89,25 @@ async function errorOf(res: Response): Promise<string> {
   }
 }
 
+function hasType(data: unknown): data is { readonly type: string } {
+  return typeof data === 'object' && data !== null && typeof (data as { type?: unknown }).type === 'string';
+}
+
+/** Answers after which retrying cannot help: the credential was refused, or the resource is gone. */
+const FINAL_STATUSES: readonly number[] = [403, 404, 410];
+
 /**
- * A workshop's live events (`GET /api/workshops/:id/events`). EventSource cannot send the
- * instructor's secret as a header, so this reads the stream with fetch, and reconnects with
- * exponential backoff until the workshop ends, the secret is refused or `close()` is called.
- * Events sent while it was away are lost: a page refetches the whole view when it is `live` again.
+ * A stream of JSON events (`text/event-stream`, each event's data one JSON value), read with
+ * fetch so the token goes in a header, not the URL. It reconnects with exponential backoff until a
+ * final event comes, the server answers 403, 404 or 410, or `close()` is called; `close()` aborts
+ * the request at once, so the server sees the stream go. Events sent while it was away are lost: a
+ * page that needs them refetches when it is `live` again.
  */
-export class WorkshopEventStream {
+export class JsonEventStream<T> {
   private readonly abort = new AbortController();
   private attempt = 0;
 
-  constructor(
-    private readonly url: string,
-    private readonly secret: string,
-    private readonly handlers: EventStreamHandlers,
-  ) {
+  constructor(private readonly options: JsonEventStreamOptions<T>) {
     // Not in this tick: the caller gets the stream before the first handler call mentions it.
     queueMicrotask(() => void this.run());
   }
@@ -95,45 +117,55 @@ export class WorkshopEventStream {
   }
 
   private async run(): Promise<void> {
+    const { name, url, token, handlers, isFinal, finalDetail } = this.options;
+    const accept = this.options.accept ?? (hasType as (data: unknown) => data is T);
     const signal = this.abort.signal;
     let detail: string | undefined;
     while (!signal.aborted) {
-      if (this.attempt === 0) this.handlers.state('connecting');
+      if (this.attempt === 0) handlers.state('connecting');
       let ended = false;
       try {
-        const res = await fetch(this.url, { headers: { Authorization: `Bearer ${this.secret}`, Accept: 'text/event-stream' }, cache: 'no-store', signal });
-        // Refused or gone: retrying cannot help.
-        if (res.status === 403 || res.status === 404) return this.handlers.state('stopped', await errorOf(res));
+        const res = await fetch(url, { headers: { Authorization: `Bearer ${token}`, Accept: 'text/event-stream' }, cache: 'no-store', signal });
+        if (FINAL_STATUSES.includes(res.status)) return handlers.state('stopped', await errorOf(res));
         if (!res.ok || !res.body) throw new Error(await errorOf(res));
         this.attempt = 0;
-        this.handlers.state('live');
-        const parser = new SseParser((name, data) => {
-          let event: WorkshopEvent;
+        handlers.state('live');
+        const parser = new SseParser((eventName, data) => {
+          // Nothing after a final event counts, even in the same chunk.
+          if (ended) return;
+          let value: unknown;
           try {
-            event = JSON.parse(data) as WorkshopEvent;
+            value = JSON.parse(data);
           } catch {
-            return console.warn(`workshop events: ignoring an event ${name} whose data is not JSON`);
+            return console.warn(`${name}: ignoring an event ${eventName} whose data is not JSON`);
           }
-          if (event.type === 'ended') ended = true;
-          this.handlers.event(event);
+          if (!accept(value)) return console.warn(`${name}: ignoring an event ${eventName} of an unexpected shape`);
+          if (isFinal?.(value)) ended = true;
+          handlers.event(value);
         });
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;
           parser.push(value);
+          // A handler may have closed the stream: read no further.
+          if (ended || signal.aborted) break;
         }
         detail = 'the stream closed';
       } catch (e) {
         if (signal.aborted) break;
         detail = (e as Error).message;
       }
-      if (ended) return this.handlers.state('stopped', 'the workshop has ended');
+      if (ended) {
+        this.abort.abort();
+        return handlers.state('stopped', finalDetail);
+      }
+      if (signal.aborted) break;
       const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.attempt);
       this.attempt++;
-      this.handlers.state('reconnecting', `${detail}; retrying in ${Math.round(delay / 1000)} s`);
+      handlers.state('reconnecting', `${detail}; retrying in ${Math.round(delay / 1000)} s`);
       await sleep(delay, signal);
     }
-    this.handlers.state('stopped');
+    handlers.state('stopped');
   }
 }

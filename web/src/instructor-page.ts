@@ -3,7 +3,7 @@ import { Terminal } from '@xterm/xterm';
 import type { LabSummary, LearnerStep, LearnerView, WorkshopCreateRequest, WorkshopEvent, WorkshopSummary, WorkshopView } from '../../common/api.js';
 import { api, ApiCallError } from './api-client.js';
 import { attrs, clockTime, copyText, duration, el } from './dom.js';
-import { WorkshopEventStream, type EventStreamState } from './event-stream.js';
+import { JsonEventStream, type EventStreamState } from './event-stream.js';
 import { OpenError, TerminalConnection, type ConnectionState } from './terminal-connection.js';
 
 const SECRET_KEY = 'ipvs-lab:instructor-secret';
@@ -218,7 +218,7 @@ function renderList(): void {
 
 let selectedId: string | undefined;
 let view: WorkshopView | undefined;
-let stream: WorkshopEventStream | undefined;
+let stream: JsonEventStream<WorkshopEvent> | undefined;
 /** Bumped at each selection, so answers about an earlier one are dropped. */
 let generation = 0;
 let refreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -242,15 +242,22 @@ function select(id: string | undefined): void {
   $('ws-title').textContent = 'Loading…';
   wsMessage.textContent = '';
   hideDetail();
-  const events = new WorkshopEventStream(`/api/workshops/${encodeURIComponent(id)}/events`, secret, {
-    event: (event) => {
-      if (stream === events) onEvent(event);
-    },
-    state: (state, detail) => {
-      if (stream !== events) return;
-      showLive(state, detail);
-      // Events sent while the stream was away are lost: the view says where things are now.
-      if (state === 'live') scheduleRefresh();
+  const events = new JsonEventStream<WorkshopEvent>({
+    name: 'workshop events',
+    url: `/api/workshops/${encodeURIComponent(id)}/events`,
+    token: secret,
+    isFinal: (event) => event.type === 'ended',
+    finalDetail: 'the workshop has ended',
+    handlers: {
+      event: (event) => {
+        if (stream === events) onEvent(event);
+      },
+      state: (state, detail) => {
+        if (stream !== events) return;
+        showLive(state, detail);
+        // Events sent while the stream was away are lost: the view says where things are now.
+        if (state === 'live') scheduleRefresh();
+      },
     },
   });
   stream = events;

@@ -4,6 +4,7 @@ import { api, ApiCallError } from './api-client.js';
 import { chartSection } from './chart-view.js';
 import { attrs, clockTime, copyText, el } from './dom.js';
 import { HostTerminal, stateText, type HostTerminalEvents } from './host-terminal.js';
+import { IpvsPanel } from './panel/ipvs-panel.js';
 import { OpenError } from './terminal-connection.js';
 
 const sessionId = decodeURIComponent(location.pathname.split('/')[2] ?? '');
@@ -406,8 +407,16 @@ function show(index: number): void {
   for (const block of stepBox.querySelectorAll<HTMLElement>('.command')) markHost(block, block.dataset.host ?? mainTerminal.name ?? '');
   const chart = charts.get(step.id);
   if (chart) showChart(chart, false);
+  // A wide table of the lab's text scrolls in its own box, not the page, on a phone.
+  for (const table of stepBox.querySelectorAll(':scope > table')) {
+    const box = el('div', { className: 'table-scroll' });
+    table.before(box);
+    box.append(table);
+  }
   stepBox.dataset.step = step.id;
   stepBox.scrollTop = 0;
+  // On a narrow screen the page scrolls, not the step: Next pressed at the end of a long step must show the next one's start.
+  if (stepBox.getBoundingClientRect().top < 0) stepBox.scrollIntoView({ block: 'start' });
   checkButton.textContent = step.hasCheck ? 'Check' : 'Mark as done';
   prevButton.disabled = current === 0;
   nextButton.disabled = current === state.steps.length - 1;
@@ -586,6 +595,26 @@ function renderWorkshop(): void {
   workshopInfo.hidden = false;
 }
 
+// ---- the live IPVS table -------------------------------------------------------------------------
+
+let ipvsPanel: IpvsPanel | undefined;
+
+/** The panel beside the terminal, and its toggle in the terminal's bar, for a lab that programs IPVS. */
+function setUpIpvsPanel(host: string | undefined): void {
+  if (host === undefined || ipvsPanel) return;
+  const vip = state.variables.vip;
+  ipvsPanel = new IpvsPanel({
+    ...(vip === undefined ? {} : { vip }),
+    section: $<HTMLElement>('ipvs-panel'),
+    toggleParent: terminalPane.querySelector<HTMLElement>('.terminal-bar')!,
+    layout: terminalPane.parentElement!,
+    sessionId,
+    token,
+    host,
+    storage: localStorage,
+  });
+}
+
 async function main(): Promise<void> {
   if (!token)
     throw new Error('this page needs the link you got when the session started (it carries the session key); open that link again, or start a new session');
@@ -594,6 +623,7 @@ async function main(): Promise<void> {
   $<HTMLHeadingElement>('lab-title').textContent = state.labTitle;
   renderWorkshop();
   setUpTerminals(state.terminals);
+  setUpIpvsPanel(state.ipvsHost);
   const saved = Number(localStorage.getItem(stepKey));
   show(Number.isInteger(saved) ? saved : 0);
 }
