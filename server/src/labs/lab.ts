@@ -193,11 +193,12 @@ export function shellHosts(lab: Lab): HostSpec[] {
 }
 
 /**
- * Hosts whose network namespace some check reads: each gets a trusted checker container beside
- * it. File checks are answered by the engine and need none.
+ * Hosts whose network namespace some check or the IPVS panel reads: each gets a trusted checker
+ * container beside it. File checks are answered by the engine and need none.
  */
 export function checkedHosts(lab: Lab): Set<string> {
-  const names = new Set<string>();
+  const director = ipvsHost(lab);
+  const names = new Set<string>(director === undefined ? [] : [director]);
   for (const step of lab.steps)
     for (const c of step.checks) {
       if (c.kind === 'traffic') names.add(c.from);
@@ -211,13 +212,15 @@ export function checkedHosts(lab: Lab): Set<string> {
 const IPVS_CHECKS: ReadonlySet<CheckKind> = new Set(['ipvs-service', 'ipvs-real-servers', 'traffic', 'ipvs-replies']);
 
 /**
- * The host whose IPVS table the live panel shows: the director, which is the host the lab's IPVS
- * checks read most (the first in lab order on a tie). Undefined for a lab that checks no IPVS table.
+ * The host whose IPVS table the live panel shows: the director. That is the host the lab's IPVS
+ * checks read most (the first in lab order on a tie), or, in a lab whose checks read no IPVS table
+ * (one that measures, say), the first host that may program IPVS (NET_ADMIN). Undefined when no
+ * host can have an IPVS table of its own.
  */
 export function ipvsHost(lab: Lab): string | undefined {
   const reads = new Map<string, number>();
   for (const step of lab.steps) for (const c of step.checks) if (IPVS_CHECKS.has(c.kind)) reads.set(c.host, (reads.get(c.host) ?? 0) + 1);
   let best: string | undefined;
   for (const h of lab.hosts) if ((reads.get(h.name) ?? 0) > (best === undefined ? 0 : reads.get(best)!)) best = h.name;
-  return best;
+  return best ?? lab.hosts.find((h) => h.capabilities.includes('NET_ADMIN'))?.name;
 }

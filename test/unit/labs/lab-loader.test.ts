@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { problemsOf } from '../../utils/labs.js';
 
-import { checkedHosts, shellHost, shellHosts } from '../../../server/src/labs/lab.js';
+import { checkedHosts, ipvsHost, shellHost, shellHosts, type Lab } from '../../../server/src/labs/lab.js';
 import { formatProblem, LabError, type LabProblem } from '../../../server/src/labs/lab-error.js';
 import { loadLab, loadLabs } from '../../../server/src/labs/lab-loader.js';
 import { CHECK_KINDS } from '../../../server/src/labs/lab-schema.js';
@@ -444,5 +444,31 @@ describe('loadLab: addresses in checks', () => {
     );
     assert.match(problems[0]!.message, /service "TCP <address>" is not of the form "TCP 10.0.0.1:80"/);
     assert.match(problems[1]!.message, /has port 99999, outside 0-65535/);
+  });
+});
+
+describe('ipvsHost: the director whose table the IPVS panel shows', () => {
+  it('is the host the IPVS checks read in every lab of labs/', () => {
+    const { labs, errors } = loadLabs(path.join(repoRoot, 'labs'), options);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(Object.fromEntries(labs.map((l) => [l.id, ipvsHost(l)])), {
+      'ipvs-intro': 'host',
+      'ipvs-schedulers': 'host',
+      'ipvs-forwarding': 'director',
+      'ipvs-vs-iptables': 'node',
+      'kube-proxy-ipvs': 'node',
+    });
+    for (const lab of labs) assert.ok(checkedHosts(lab).has(ipvsHost(lab)!), `${lab.id}: the director has a checker beside it`);
+  });
+
+  it('takes the host read most, the first in lab order on a tie, else the first that may program IPVS', () => {
+    const lab = loadLab(path.join(repoRoot, 'labs', 'ipvs-intro'), options);
+    const step = lab.steps[0]!;
+    const reading = (host: string) => ({ kind: 'ipvs-service', host, service: 'TCP 10.0.0.1:80' }) as const;
+    const withChecks = (...checks: ReturnType<typeof reading>[]): Lab => ({ ...lab, steps: [{ ...step, checks }] });
+    assert.equal(ipvsHost(withChecks(reading('nginx-2'), reading('nginx-1'), reading('nginx-2'))), 'nginx-2');
+    assert.equal(ipvsHost(withChecks(reading('nginx-2'), reading('nginx-1'))), 'nginx-1');
+    assert.equal(ipvsHost(withChecks()), 'host', 'no IPVS check: the host with NET_ADMIN');
+    assert.equal(ipvsHost({ ...withChecks(), hosts: lab.hosts.filter((h) => !h.capabilities.includes('NET_ADMIN')) }), undefined);
   });
 });
