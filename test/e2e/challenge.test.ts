@@ -12,17 +12,12 @@ import type { Browser, Page } from 'playwright-core';
 import type { ChallengeHints, SessionState } from '../../common/api.js';
 import { PROJECT_ROOT } from '../../server/src/config.js';
 import { apiClient } from '../utils/api.js';
-import { browserSkipReason, launchBrowser, pressCheck } from '../utils/browser.js';
+import { browserSkipReason, launchBrowser, pressCheck, screenLines } from '../utils/browser.js';
 import { engineSkipReason } from '../utils/engine.js';
 import { startLabServer, type RunningLabServer } from '../utils/lab-server.js';
 
 const skip = (await engineSkipReason()) || browserSkipReason();
 const LABS = path.join(PROJECT_ROOT, 'test', 'fixtures', 'labs-challenge');
-
-/** The terminal's visible lines, as xterm.js's DOM renderer draws them. */
-async function screenLines(page: Page): Promise<string[]> {
-  return page.$$eval('.xterm-rows > div', (rows) => rows.map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
-}
 
 /** Types `command` into the terminal and waits for the prompt to come back after it. */
 async function typeCommand(page: Page, command: string, timeoutMs = 30_000): Promise<void> {

@@ -10,33 +10,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { PROJECT_ROOT } from '../../server/src/config.js';
-import { browserSkipReason, launchBrowser, pressCheck } from '../utils/browser.js';
+import { browserSkipReason, launchBrowser, pressCheck, typeWithMarker } from '../utils/browser.js';
 import { engineSkipReason } from '../utils/engine.js';
 import { startLabServer, type RunningLabServer } from '../utils/lab-server.js';
 
 const skip = (await engineSkipReason()) || browserSkipReason();
 const LABS = path.join(PROJECT_ROOT, 'test', 'fixtures', 'labs-chart');
-
-/** The terminal's visible lines, as xterm.js's DOM renderer draws them. */
-async function screenLines(page: Page): Promise<string[]> {
-  return page.$$eval('.xterm-rows > div', (rows) => rows.map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
-}
-
-/**
- * Types `command` into the terminal, followed by `&& echo <marker>`, and waits for the marker on
- * a line of its own: the command is longer than a terminal line, so its echo wraps.
- */
-async function typeCommand(page: Page, command: string, marker: string, timeoutMs = 30_000): Promise<void> {
-  await page.click('#terminal');
-  await page.keyboard.type(`${command} && echo ${marker}\n`);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const lines = await screenLines(page);
-    if (lines.includes(marker)) return;
-    if (Date.now() > deadline) throw new Error(`"${command}" did not finish within ${timeoutMs} ms; screen:\n${lines.filter(Boolean).join('\n')}`);
-    await page.waitForTimeout(100);
-  }
-}
 
 const check = (page: Page) => pressCheck(page);
 
@@ -87,7 +66,7 @@ describe('a learner sees their measurements drawn', { skip }, () => {
 
   it('passes once the learner has written them, and draws them', async () => {
     await page.waitForFunction(() => document.querySelector('.xterm-rows')?.textContent?.includes('root@host'));
-    await typeCommand(page, MEASURE, 'results-written');
+    await typeWithMarker(page, MEASURE, 'results-written');
     const result = await check(page);
     assert.equal(result.passed, true, result.text);
     assert.match(result.text, /has all 2 measurements/);
@@ -151,7 +130,7 @@ describe('a learner sees their measurements drawn', { skip }, () => {
 
   it('replaces the chart when the learner measures again and checks', async () => {
     await page.click('#step details.chart-numbers summary');
-    await typeCommand(page, "echo '#result mode=iptables n=1000 add_ms=2600' >> /root/results", 'appended');
+    await typeWithMarker(page, "echo '#result mode=iptables n=1000 add_ms=2600' >> /root/results", 'appended');
     const result = await check(page);
     assert.equal(result.passed, true, result.text);
     assert.equal(await page.locator('#step .check-chart').count(), 1, 'one chart, the new one');

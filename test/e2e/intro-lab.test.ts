@@ -6,18 +6,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { browserSkipReason, launchBrowser, pressCheck } from '../utils/browser.js';
+import { browserSkipReason, launchBrowser, pressCheck, screenLines } from '../utils/browser.js';
 import { engineSkipReason, ipvsSkipReason } from '../utils/engine.js';
 import { startLabServer } from '../utils/lab-server.js';
 
 const noEngine = (await engineSkipReason()) || browserSkipReason();
 const lab = noEngine ? undefined : await startLabServer({ requireIpvs: false });
 const skip = noEngine || ipvsSkipReason((await lab?.server.ready)?.ipvs ?? false);
-
-/** The terminal's visible lines, as xterm.js's DOM renderer draws them. */
-async function screenLines(page: Page): Promise<string[]> {
-  return page.$$eval('.xterm-rows > div', (rows) => rows.map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
-}
 
 /**
  * Waits until `command` shows on the screen followed, later, by an idle prompt on the last line.

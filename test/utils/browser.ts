@@ -40,3 +40,25 @@ export async function pressCheck(page: Page, timeoutMs = 60_000): Promise<{ pass
   const box = page.locator('#check-result');
   return { passed: (await box.getAttribute('class'))!.includes('passed'), text: (await box.textContent()) ?? '' };
 }
+
+/** The main terminal's visible lines, as xterm.js's DOM renderer draws them. */
+export async function screenLines(page: Page): Promise<string[]> {
+  return page.$$eval('#terminal .xterm-rows > div', (rows) => rows.map((r) => (r.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()));
+}
+
+/**
+ * Types `command` into the main terminal, followed by `&& echo <marker>`, and waits for the marker
+ * on a line of its own (not its echo, which has `echo` before it): a command longer than a
+ * terminal line wraps, so the prompt alone cannot say it finished.
+ */
+export async function typeWithMarker(page: Page, command: string, marker: string, timeoutMs = 30_000): Promise<void> {
+  await page.click('#terminal');
+  await page.keyboard.type(`${command} && echo ${marker}\n`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = await screenLines(page);
+    if (lines.includes(marker)) return;
+    if (Date.now() > deadline) throw new Error(`"${command}" did not finish within ${timeoutMs} ms; screen:\n${lines.filter(Boolean).join('\n')}`);
+    await page.waitForTimeout(100);
+  }
+}
