@@ -8,6 +8,7 @@ import { payAll } from './support/cleanup.js';
 import { classroom } from './classroom.js';
 import { containment } from './containment.js';
 import { echoLatency } from './echo-latency.js';
+import { panel } from './panel.js';
 import { restart } from './restart.js';
 import { throughput } from './throughput.js';
 import { timeToShell } from './time-to-shell.js';
@@ -21,6 +22,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<Record<string, unknown>>
   restart,
   containment,
   workshop,
+  panel,
 };
 
 let interrupted = false;

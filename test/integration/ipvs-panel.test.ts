@@ -7,74 +7,18 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import type { IpvsPanelEvent, IpvsPanelTable, SessionCreated, SessionState } from '../../common/api.js';
+import type { SessionCreated, SessionState } from '../../common/api.js';
 import { typeAndWait } from '../../server/src/client/type-and-wait.js';
 import { fillTemplate } from '../../server/src/labs/template.js';
-import { LABEL_ROLE, LABEL_SESSION } from '../../server/src/runtime/docker/engine.js';
-import { SseParser } from '../../web/src/event-stream.js';
 import { apiClient } from '../utils/api.js';
-import { dockerode, engineSkipReason, ipvsSkipReason } from '../utils/engine.js';
+import { engineSkipReason, ipvsSkipReason } from '../utils/engine.js';
+import { checkerExecs, openPanel } from '../utils/panel.js';
 import { startLabServer } from '../utils/lab-server.js';
 import { TerminalClient, terminalUrl } from '../utils/terminal-client.js';
 
 const noEngine = await engineSkipReason();
 const lab = noEngine ? undefined : await startLabServer({ requireIpvs: false });
 const skip = noEngine || ipvsSkipReason((await lab?.server.ready)?.ipvs ?? false);
-
-/** One open panel stream: every event it got, and a way to wait for one. */
-function openPanel(baseUrl: string, session: SessionCreated) {
-  const abort = new AbortController();
-  const events: IpvsPanelEvent[] = [];
-  const done = (async () => {
-    const res = await fetch(`${baseUrl}/api/sessions/${session.id}/ipvs`, { headers: { Authorization: `Bearer ${session.token}` }, signal: abort.signal });
-    if (res.status !== 200) assert.fail(`the panel stream answered ${res.status}: ${await res.text()}`);
-    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-    const parser = new SseParser((name, data) => {
-      const event = JSON.parse(data) as IpvsPanelEvent;
-      assert.equal(name, event.type);
-      events.push(event);
-    });
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      parser.push(value);
-    }
-  })().catch((e: Error) => {
-    if (!abort.signal.aborted) throw e;
-  });
-  return {
-    events,
-    close: () => abort.abort(),
-    done,
-    /** The first table (from `from` on) that satisfies `test`; fails with the last one seen. */
-    async table(test: (t: IpvsPanelTable) => boolean, what: string, timeoutMs = 60_000): Promise<IpvsPanelTable> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = events.find((e): e is IpvsPanelTable => e.type === 'table' && test(e));
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no panel event showed ${what} within ${timeoutMs} ms; last: ${JSON.stringify(events.at(-1))}`);
-        await sleep(100);
-      }
-    },
-  };
-}
-
-/** How many commands the engine ran in the session's checkers during `ms`. */
-async function checkerExecs(sessionId: string, ms: number): Promise<number> {
-  const docker = await dockerode();
-  const since = Math.floor(Date.now() / 1000);
-  await sleep(ms);
-  const until = Math.ceil(Date.now() / 1000);
-  const stream = await docker.getEvents({
-    since,
-    until,
-    filters: { type: ['container'], event: ['exec_create'], label: [`${LABEL_SESSION}=${sessionId}`, `${LABEL_ROLE}=checker`] },
-  });
-  let text = '';
-  for await (const chunk of stream) text += String(chunk);
-  return text.split('\n').filter((l) => l.trim() !== '').length;
-}
 
 describe('the IPVS panel stream on real IPVS', { skip }, () => {
   if (!lab) return;
