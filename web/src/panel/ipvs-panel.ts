@@ -156,7 +156,8 @@ export class IpvsPanel {
         return { state: 'stopped', text: `stopped${detail ? `: ${detail}` : ''}; hide and show the panel to try again` };
       case 'live':
         if (this.unavailable !== undefined) return { state: 'unavailable', text: this.unavailable };
-        return { state: 'live', text: table ? `live · read at ${clockSeconds(table.at)}` : 'live · waiting for the first reading…' };
+        // The server sends a reading only when the table changed: its time is that of the last change.
+        return { state: 'live', text: table ? `live · last change ${clockSeconds(table.at)}` : 'live · waiting for the first reading…' };
     }
   }
 
