@@ -8,26 +8,28 @@ import { describe, it } from 'node:test';
 import type { IpvsPanelConnection, IpvsPanelCounters, IpvsPanelRealServer, IpvsPanelService, IpvsPanelTable } from '../../../common/api.js';
 import {
   announcement,
-  backendsOf,
-  clockSeconds,
-  compareEndpoints,
   describeChange,
   diffTables,
-  emptyCommand,
   FLASH_MS,
-  formatCount,
-  isIpvsPanelEvent,
   MARK_MS,
   markText,
   MAX_ANNOUNCED,
-  PALETTE_SIZE,
   PanelModel,
+  type PanelChange,
+} from '../../../web/src/panel/panel-changes.js';
+import {
+  backendsOf,
+  clockSeconds,
+  compareEndpoints,
+  emptyCommand,
+  formatCount,
+  isIpvsPanelEvent,
+  PALETTE_SIZE,
   panelView,
   serviceDetails,
   sharesOf,
   shortLabels,
   stripLabel,
-  type PanelChange,
 } from '../../../web/src/panel/panel-model.js';
 
 // ---- fixtures: the ipvs-intro lab's table, as the server sends it ---------------------------------

@@ -6,7 +6,8 @@
 import type { IpvsPanelEvent, IpvsPanelTable } from '../../../common/api.js';
 import { attrs, el } from '../dom.js';
 import { JsonEventStream, type EventStreamState } from '../event-stream.js';
-import { announcement, clockSeconds, isIpvsPanelEvent, PanelModel, panelView } from './panel-model.js';
+import { announcement, PanelModel } from './panel-changes.js';
+import { clockSeconds, isIpvsPanelEvent, panelView } from './panel-model.js';
 import { morph, panelContent, panelMessage } from './panel-view.js';
 
 /** Open or closed, for every session: a learner who wants the panel wants it in the next lab too. */
