@@ -41,7 +41,7 @@ export function openPanel(baseUrl: string, session: SessionCreated) {
     arrivals,
     close: () => abort.abort(),
     done,
-    /** The first table (from `from` on) that satisfies `test`; fails with the last one seen. */
+    /** The first table received so far or later that satisfies `test`; fails with the last event seen. */
     async table(test: (t: IpvsPanelTable) => boolean, what: string, timeoutMs = 60_000): Promise<IpvsPanelTable> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
