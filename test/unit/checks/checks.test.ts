@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import type { CheckResult } from '../../../common/api.js';
 import type { CheckContext } from '../../../server/src/checks/check-context.js';
@@ -24,6 +24,7 @@ import { parseProcNetIpVsConn } from '../../../server/src/ipvs/parse-proc-net-ip
 import type { CheckSpec, IpvsRealServersCheck, IpvsServiceCheck, TrafficCheck } from '../../../server/src/labs/lab.js';
 import type { ExecResult } from '../../../server/src/runtime/runtime.js';
 import { kernelFixture } from '../../utils/fixtures.js';
+import { standInBin } from '../../utils/stand-in-bin.js';
 
 const PROC = {
   empty: kernelFixture('empty.proc-net-ip_vs.txt'),
@@ -631,22 +632,20 @@ describe('newMarker', () => {
 });
 
 describe('trafficScript run by a real sh with a stand-in curl', () => {
-  const bin = mkdtempSync(path.join(tmpdir(), 'ipvs-lab-curl-'));
-  after(() => rmSync(bin, { recursive: true, force: true }));
-  // Like curl 7.88, runs the transfers its arguments hold, split on --next, one after another;
-  // --next resets a transfer's options (-H, --interface, -w), --fail-early (anywhere) stops after
-  // the first failing transfer and exits with its code, and without it curl exits with the last
-  // transfer's code. Transfer n (counted from 1 in each run) answers like rr over two nginx
-  // backends, starting with the one added last, from port 40000 + n of the --interface address
-  // (or the director's); it fails from FAIL_AT on as curl does when nothing listens, is killed
-  // from KILL_AT on (no record), or hangs from HANG_AT on after part of a body. It writes -w after
-  // the body, turning \n and \t into newline and tab and filling the variables (no address and
-  // port 0 on a failed connect), on failure too. It logs each run, and per transfer its
-  // --interface (`-` for none), its URL and its headers (joined with `|`, `-` for none). An
-  // option it does not know, or a transfer without exactly one URL, is an error (exit 2).
-  writeFileSync(
-    path.join(bin, 'curl'),
-    String.raw`#!/bin/sh
+  const realTimeout = execFileSync('/bin/sh', ['-c', 'command -v timeout'], { encoding: 'utf8' }).trim();
+  const bin = standInBin('ipvs-lab-curl-', {
+    // Like curl 7.88, runs the transfers its arguments hold, split on --next, one after another;
+    // --next resets a transfer's options (-H, --interface, -w), --fail-early (anywhere) stops after
+    // the first failing transfer and exits with its code, and without it curl exits with the last
+    // transfer's code. Transfer n (counted from 1 in each run) answers like rr over two nginx
+    // backends, starting with the one added last, from port 40000 + n of the --interface address
+    // (or the director's); it fails from FAIL_AT on as curl does when nothing listens, is killed
+    // from KILL_AT on (no record), or hangs from HANG_AT on after part of a body. It writes -w after
+    // the body, turning \n and \t into newline and tab and filling the variables (no address and
+    // port 0 on a failed connect), on failure too. It logs each run, and per transfer its
+    // --interface (`-` for none), its URL and its headers (joined with `|`, `-` for none). An
+    // option it does not know, or a transfer without exactly one URL, is an error (exit 2).
+    curl: String.raw`#!/bin/sh
 echo run >> "$STATE.runs"
 fail_early=; n=0; rc=0
 reset() { interface=-; format=; url=; headers=; }
@@ -687,39 +686,23 @@ done
 transfer
 exit "$rc"
 `,
-  );
-  // timeout DURATION COMMAND...: logs DURATION, then runs the command under the real timeout, for
-  // TIMEOUT_AFTER seconds instead when that is set.
-  const realTimeout = execFileSync('/bin/sh', ['-c', 'command -v timeout'], { encoding: 'utf8' }).trim();
-  writeFileSync(path.join(bin, 'timeout'), `#!/bin/sh\necho "$1" >> "$STATE.timeout"\nd=$1; shift\nexec ${realTimeout} "\${TIMEOUT_AFTER:-$d}" "$@"\n`);
-  for (const tool of ['curl', 'timeout']) chmodSync(path.join(bin, tool), 0o755);
-  let run = 0;
+    // timeout DURATION COMMAND...: logs DURATION, then runs the command under the real timeout, for
+    // TIMEOUT_AFTER seconds instead when that is set.
+    timeout: `#!/bin/sh\necho "$1" >> "$STATE.timeout"\nd=$1; shift\nexec ${realTimeout} "\${TIMEOUT_AFTER:-$d}" "$@"\n`,
+  });
   /** Runs the script with real sh and the stand-ins first on PATH: its answer, and what the stand-ins logged. */
   const runScript = (script: string, env: Record<string, string> = {}) => {
-    const state = path.join(bin, `state-${run++}`);
-    const child = spawnSync('/bin/sh', ['-c', script], {
-      env: { PATH: `${bin}:/usr/bin:/bin`, STATE: state, ...env },
-      cwd: bin,
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    const log = (suffix: string) => {
-      try {
-        return readFileSync(`${state}${suffix}`, 'utf8').split('\n').filter(Boolean);
-      } catch {
-        return [];
-      }
-    };
-    const result: ExecResult = { exitCode: child.status ?? -1, stdout: child.stdout, stderr: child.stderr };
+    const run = bin.newRun();
+    const result = run.exec(script, env);
     return {
       result,
       /** One entry per curl process. */
-      runs: log('.runs').length,
+      runs: run.log('.runs').length,
       /** One entry per transfer curl started, in order. */
-      interfaces: log('.interfaces'),
-      urls: log('.urls'),
-      headers: log('.headers'),
-      timeouts: log('.timeout'),
+      interfaces: run.log('.interfaces'),
+      urls: run.log('.urls'),
+      headers: run.log('.headers'),
+      timeouts: run.log('.timeout'),
     };
   };
   /** The check's own traffic script, run as runScript runs it; each run's answer is kept in `runs`. */
@@ -822,7 +805,7 @@ exit "$rc"
     assert.equal(runs, 1);
     assert.deepEqual(urls, [url, url, url]);
     assert.deepEqual(interfaces, ['10.0.0.1', "it's $HOME", '10.0.0.1']);
-    assert.ok(!existsSync(path.join(bin, 'pwned')) && !existsSync(path.join(bin, 'pwned2')), 'the URL ran a command');
+    assert.ok(!existsSync(path.join(bin.dir, 'pwned')) && !existsSync(path.join(bin.dir, 'pwned2')), 'the URL ran a command');
   });
 
   it('sh from two sources: the stand-in keeps each source on one backend, and the check passes', async () => {

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 
 import type { CheckResult } from '../../../common/api.js';
 import type { CheckContext } from '../../../server/src/checks/check-context.js';
@@ -12,6 +10,7 @@ import { runChecks } from '../../../server/src/checks/run-checks.js';
 import type { IpvsRepliesCheck } from '../../../server/src/labs/lab.js';
 import type { ExecResult } from '../../../server/src/runtime/runtime.js';
 import { fixture, kernelFixture } from '../../utils/fixtures.js';
+import { standInBin } from '../../utils/stand-in-bin.js';
 
 // ---- what the director's ipvsadm prints ----------------------------------------------------------
 
@@ -252,13 +251,10 @@ describe('ipvs-replies: its messages', () => {
 // ---- the script, run by a real sh ----------------------------------------------------------------
 
 describe('ipvs-replies: its script run by a real sh with a stand-in ipvsadm and sleep', () => {
-  const bin = mkdtempSync(path.join(tmpdir(), 'ipvs-lab-replies-'));
-  after(() => rmSync(bin, { recursive: true, force: true }));
-  // ipvsadm logs its arguments and prints the file $READ1 the first time it runs, $READ2 after
-  // (or, for a file named "missing", says "No such service" on stderr and exits 1 as ipvsadm does).
-  writeFileSync(
-    path.join(bin, 'ipvsadm'),
-    String.raw`#!/bin/sh
+  const bin = standInBin('ipvs-lab-replies-', {
+    // ipvsadm logs its arguments and prints the file $READ1 the first time it runs, $READ2 after
+    // (or, for a file named "missing", says "No such service" on stderr and exits 1 as ipvsadm does).
+    ipvsadm: String.raw`#!/bin/sh
 echo "$*" >> "$STATE.ipvsadm"
 n=$(wc -l < "$STATE.ipvsadm")
 if [ "$n" -le 1 ]; then file=$READ1; else file=$READ2; fi
@@ -267,39 +263,22 @@ case $file in
 esac
 cat "$file"
 `,
-  );
-  // sleep logs how long it was asked to sleep, and returns at once.
-  writeFileSync(path.join(bin, 'sleep'), '#!/bin/sh\necho "$*" >> "$STATE.sleep"\n');
-  for (const tool of ['ipvsadm', 'sleep']) chmodSync(path.join(bin, tool), 0o755);
+    // sleep logs how long it was asked to sleep, and returns at once.
+    sleep: '#!/bin/sh\necho "$*" >> "$STATE.sleep"\n',
+  });
 
-  let runs = 0;
   /** Runs the check with its script executed by /bin/sh, ipvsadm printing `first`, then `second` ('missing': no such service). */
   async function runForReal(check: IpvsRepliesCheck, first: string, second = first) {
-    const state = path.join(bin, `state-${runs++}`);
+    const run = bin.newRun();
     const files = [first, second].map((text, i) => {
-      if (text === 'missing') return path.join(bin, 'missing');
-      const file = `${state}-read${i + 1}.txt`;
+      if (text === 'missing') return path.join(bin.dir, 'missing');
+      const file = `${run.state}-read${i + 1}.txt`;
       writeFileSync(file, text);
       return file;
     });
-    const { ctx } = contextFor((_host, script) => {
-      const child = spawnSync('/bin/sh', ['-c', script], {
-        env: { PATH: `${bin}:/usr/bin:/bin`, STATE: state, READ1: files[0]!, READ2: files[1]! },
-        cwd: bin,
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      return { exitCode: child.status ?? -1, stdout: child.stdout, stderr: child.stderr };
-    });
-    const log = (suffix: string) => {
-      try {
-        return readFileSync(`${state}${suffix}`, 'utf8').split('\n').filter(Boolean);
-      } catch {
-        return [];
-      }
-    };
+    const { ctx } = contextFor((_host, script) => run.exec(script, { READ1: files[0]!, READ2: files[1]! }));
     const result = await runIpvsRepliesCheck(check, ctx);
-    return { result, ipvsadm: log('.ipvsadm'), sleeps: log('.sleep') };
+    return { result, ipvsadm: run.log('.ipvsadm'), sleeps: run.log('.sleep') };
   }
   const READ = '-L -n --stats --exact -t 172.17.0.2:80';
 
