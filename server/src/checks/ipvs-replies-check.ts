@@ -39,12 +39,13 @@ export async function runIpvsRepliesCheck(check: IpvsRepliesCheck, ctx: CheckCon
   const result = await ctx.exec(check.host, script);
   const output = (result.stdout + result.stderr).trim();
   const name = formatService(wanted);
+  const noService = `There is no virtual service ${name} yet: create it with ipvsadm -A ${option} -s rr.`;
   if (result.exitCode !== 0) {
-    if (/No such service/i.test(output)) return fail(`There is no virtual service ${name} yet: create it with ipvsadm -A ${option} -s rr.`);
+    if (/No such service/i.test(output)) return fail(noService);
     return fail(`cannot read the counters of ${name} in ${check.host}: ${output.split('\n')[0] ?? `exit ${result.exitCode}`}`);
   }
   const [service] = parseIpvsadmStats(result.stdout);
-  if (!service) return fail(`There is no virtual service ${name} yet: create it with ipvsadm -A ${option} -s rr.`);
+  if (!service) return fail(noService);
   const sums = total(service.realServers);
   const details = { service: name, ...sums, realServers: service.realServers.map((r) => ({ server: formatEndpoint(r.address, r.port), ...r.counters })) };
   if (sums.inPackets === 0)

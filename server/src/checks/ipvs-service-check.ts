@@ -2,14 +2,10 @@ import type { CheckResult } from '../../../common/api.js';
 import { findService } from '../ipvs/find-service.js';
 import { IpvsParseError } from '../ipvs/ipvs-parse-error.js';
 import type { IpvsTable, VirtualService } from '../ipvs/ipvs-table.js';
-import { formatEndpoint, formatService, parseServiceAddress, PROTOCOL_FLAG, type ServiceAddress } from '../ipvs/service-address.js';
+import { describeService, formatEndpoint, formatService, parseServiceAddress, PROTOCOL_FLAG, type ServiceAddress } from '../ipvs/service-address.js';
 import type { IpvsServiceCheck } from '../labs/lab.js';
 import { fail, pass, type CheckContext } from './check-context.js';
 import { readIpvsTable, readServiceOverNetlink } from './read-ipvs-table.js';
-
-export function describeService(s: VirtualService): string {
-  return s.protocol === 'FWM' ? `FWM ${s.firewallMark ?? 0}` : `${s.protocol} ${formatEndpoint(s.address, s.port)}`;
-}
 
 /**
  * Finds the wanted service in the table, or explains in one sentence why it is not there,

@@ -1,7 +1,7 @@
 import type { CheckResult, SessionCreated } from '../../../common/api.js';
 import { TerminalClient, terminalUrl } from '../client/terminal-client.js';
 import { typeAndWait } from '../client/type-and-wait.js';
-import type { Lab } from '../labs/lab.js';
+import { shellHost, type Lab } from '../labs/lab.js';
 import { fillTemplate } from '../labs/template.js';
 import type { LabTestResult, StepTestResult } from './junit.js';
 
@@ -58,7 +58,7 @@ export async function testLab(baseUrl: string, lab: Lab, hooks: RunnerHooks): Pr
     }
     return term;
   };
-  const mainShell = lab.hosts.find((h) => h.shell)?.name;
+  const mainShell = shellHost(lab).name;
   try {
     await terminal(undefined);
     let failed = false;

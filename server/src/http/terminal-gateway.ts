@@ -5,10 +5,9 @@ import { encode, MAX_CLIENT_FRAME_BYTES, parseClientMessage, PROTOCOL_VERSION, t
 import { wsText } from '../client/ws-text.js';
 import { HttpError } from '../http-error.js';
 import type { Logger } from '../logger.js';
-import type { Session } from '../sessions/session.js';
+import type { HostTerminal, Session } from '../sessions/session.js';
 import { FlowControl } from '../terminal/flow-control.js';
 import type { Disposable } from '../terminal/terminal-session.js';
-import type { HostTerminal } from '../sessions/session.js';
 import { hostAllowed, hostRefusal, originAllowed, type HostPolicy } from './host-guard.js';
 import { bearerToken } from './request-parts.js';
 import { SOCKET_HARD_LIMIT, SocketBackpressure } from './socket-backpressure.js';

@@ -5,7 +5,7 @@ import type { VirtualService } from './ipvs-table.js';
 import { parseIpvsadmList } from './parse-ipvsadm-list.js';
 import { parseIpvsadmStats, type ServiceStats } from './parse-ipvsadm-stats.js';
 import { parseProcNetIpVsConn, type IpvsConnection } from './parse-proc-net-ip-vs-conn.js';
-import { formatEndpoint, formatService } from './service-address.js';
+import { describeService, formatEndpoint } from './service-address.js';
 
 /**
  * Lines of each listing the panel reads. A node with thousands of services (the iptables lab
@@ -96,11 +96,6 @@ export function parsePanelReading(stdout: string): PanelReading {
   };
 }
 
-/** `TCP 10.0.0.1:80`, `FWM 7`. */
-export function serviceKey(s: VirtualService): string {
-  return s.protocol === 'FWM' ? `FWM ${s.firewallMark ?? 0}` : formatService(s);
-}
-
 type Entry = { -readonly [K in keyof IpvsPanelConnection]: IpvsPanelConnection[K] };
 
 function identity(c: IpvsConnection): string {
@@ -128,7 +123,7 @@ export class ConnectionHistory {
     connections: readonly IpvsConnection[],
   ): { recent: ReadonlyMap<string, readonly IpvsPanelConnection[]>; templates: ReadonlyMap<string, number> } {
     const owner = serviceFinder(services);
-    const keys = new Set(services.map(serviceKey));
+    const keys = new Set(services.map(describeService));
     // A service removed (ipvsadm -C, -D) takes its history with it: the one added again is new.
     for (const key of this.recent.keys()) if (!keys.has(key)) this.recent.delete(key);
 
@@ -177,13 +172,13 @@ export class ConnectionHistory {
  * (whose connections carry the packet's own destination) by the real server it went to.
  */
 function serviceFinder(services: readonly VirtualService[]): (c: IpvsConnection) => string | undefined {
-  const byAddress = new Map(services.filter((s) => s.protocol !== 'FWM').map((s) => [serviceKey(s), s]));
+  const byAddress = new Map(services.filter((s) => s.protocol !== 'FWM').map((s) => [describeService(s), s]));
   const marked = services.filter((s) => s.protocol === 'FWM');
   return (c) => {
     const key = `${c.protocol} ${formatEndpoint(c.virtual.address, c.virtual.port)}`;
     if (byAddress.has(key)) return key;
     const fwm = marked.filter((s) => s.realServers.some((r) => r.address === c.destination.address));
-    return fwm.length === 1 ? serviceKey(fwm[0]!) : undefined;
+    return fwm.length === 1 ? describeService(fwm[0]!) : undefined;
   };
 }
 
@@ -195,10 +190,10 @@ export function panelTable(
 ): IpvsPanelTable {
   const { recent, templates } = history.update(reading.services, reading.connections);
   const nameOf = new Map([...context.hostIps].map(([name, ip]) => [ip, name]));
-  const statsOf = statsFinder(reading.stats);
-  const services: IpvsPanelService[] = reading.services.map((s, index) => {
-    const key = serviceKey(s);
-    const stats = statsOf(s, index, reading.services);
+  const statsOf = statsFinder(reading.stats, reading.services);
+  const services: IpvsPanelService[] = reading.services.map((s) => {
+    const key = describeService(s);
+    const stats = statsOf(s);
     return {
       key,
       protocol: s.protocol,
@@ -219,7 +214,7 @@ export function panelTable(
         };
       }),
       ...(stats && { stats: plain(stats.counters) }),
-      recent: [...(recent.get(key) ?? [])].map((e) => ({ ...e })),
+      recent: (recent.get(key) ?? []).map((e) => ({ ...e })),
       templates: templates.get(key) ?? 0,
     };
   });
@@ -241,10 +236,11 @@ function plain(c: IpvsPanelCounters): IpvsPanelCounters {
  * A service's counters in the `--stats` listing. Both listings sort the same way; a firewall-mark
  * service's line there has no address, so those are matched by their place among the marks.
  */
-function statsFinder(stats: readonly ServiceStats[]) {
+function statsFinder(stats: readonly ServiceStats[], services: readonly VirtualService[]) {
   const marks = stats.filter((s) => s.protocol === 'FWM');
-  return (s: VirtualService, _index: number, all: readonly VirtualService[]): ServiceStats | undefined => {
+  const listedMarks = services.filter((s) => s.protocol === 'FWM');
+  return (s: VirtualService): ServiceStats | undefined => {
     if (s.protocol !== 'FWM') return stats.find((x) => x.protocol === s.protocol && x.address === s.address && x.port === s.port);
-    return marks[all.filter((x) => x.protocol === 'FWM').indexOf(s)];
+    return marks[listedMarks.indexOf(s)];
   };
 }

@@ -1,5 +1,5 @@
 import { canonicalIpAddress } from './find-service.js';
-import type { IpvsProtocol } from './ipvs-table.js';
+import type { IpvsProtocol, VirtualService } from './ipvs-table.js';
 
 export interface ServiceAddress {
   readonly protocol: IpvsProtocol;
@@ -45,4 +45,9 @@ export function formatEndpoint(address: string, port: number): string {
 
 export function formatService(s: ServiceAddress): string {
   return `${s.protocol} ${formatEndpoint(s.address, s.port)}`;
+}
+
+/** A listed service as ipvsadm names it, `TCP 10.0.0.1:80` or `FWM 7`: in messages, and the panel's key for it. */
+export function describeService(s: VirtualService): string {
+  return s.protocol === 'FWM' ? `FWM ${s.firewallMark ?? 0}` : formatService(s);
 }

@@ -64,12 +64,16 @@ export class IpvsPanelFeed {
   private disposed = false;
   /** Kept while nobody listens: a panel opened again goes on from the connections it showed. */
   private readonly history = new ConnectionHistory();
+  /** host name → IP address, to name real servers: an environment's hosts never change. */
+  private readonly hostIps: ReadonlyMap<string, string>;
 
   constructor(
     private readonly environment: RunningEnvironment,
     readonly host: string,
     private readonly settings: PanelFeedSettings,
-  ) {}
+  ) {
+    this.hostIps = new Map([...environment.hosts.values()].map((h) => [h.name, h.ip]));
+  }
 
   get subscribers(): number {
     return this.listeners.size;
@@ -145,8 +149,7 @@ export class IpvsPanelFeed {
         return unavailable(`${host} has no IPVS table: /proc/net/ip_vs is missing, so the Docker engine's kernel has no IPVS module loaded`);
       if (result.exitCode !== 0)
         return unavailable(`reading the IPVS table of ${host} failed with exit ${result.exitCode}: ${result.stderr.trim().slice(0, 200) || 'no message'}`);
-      const hostIps = new Map([...this.environment.hosts.values()].map((h) => [h.name, h.ip]));
-      return panelTable(parsePanelReading(result.stdout), this.history, { host, at: Date.now(), hostIps });
+      return panelTable(parsePanelReading(result.stdout), this.history, { host, at: Date.now(), hostIps: this.hostIps });
     } catch (e) {
       if (e instanceof HostDownError) return unavailable(e.message);
       if (e instanceof ExecTimeoutError) return unavailable(`reading the IPVS table of ${host} took longer than ${this.settings.timeoutMs} ms; trying again`);

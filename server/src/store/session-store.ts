@@ -170,14 +170,7 @@ export class SessionStore {
 
   /** Records one run of the check of step `stepId` in session `sessionId`. */
   recordCheck(sessionId: string, stepId: string, passed: boolean, message: string, at: number): void {
-    try {
-      this.#recordCheck.run(sessionId, stepId, passed ? 1 : 0, message, at);
-    } catch (err) {
-      if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-        throw new StoreError(`cannot record a check of step ${stepId}: there is no session ${sessionId}`, { cause: err });
-      }
-      throw err;
-    }
+    ofSession(sessionId, `record a check of step ${stepId}`, () => this.#recordCheck.run(sessionId, stepId, passed ? 1 : 0, message, at));
   }
 
   /** Each step of session `sessionId` that has passed its check, with the time it first passed. */
@@ -220,15 +213,7 @@ export class SessionStore {
    * revealed now; at `max`, it stays there.
    */
   revealHint(sessionId: string, stepId: string, max: number, at: number): number {
-    let row: { revealed: number } | undefined;
-    try {
-      row = this.#revealHint.get({ session: sessionId, step: stepId, max, at });
-    } catch (err) {
-      if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
-        throw new StoreError(`cannot reveal a hint of step ${stepId}: there is no session ${sessionId}`, { cause: err });
-      }
-      throw err;
-    }
+    const row = ofSession(sessionId, `reveal a hint of step ${stepId}`, () => this.#revealHint.get({ session: sessionId, step: stepId, max, at }));
     if (!row) throw new StoreError(`cannot reveal a hint of step ${stepId} of session ${sessionId}`);
     return row.revealed;
   }
@@ -244,6 +229,18 @@ export class SessionStore {
    */
   pruneEnded(olderThan: number): number {
     return this.#pruneEnded.run({ cutoff: olderThan }).changes;
+  }
+}
+
+/** Runs a write that belongs to session `sessionId`; its row missing (a foreign key) is said as a StoreError: "cannot <what>". */
+function ofSession<T>(sessionId: string, what: string, write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+      throw new StoreError(`cannot ${what}: there is no session ${sessionId}`, { cause: err });
+    }
+    throw err;
   }
 }
 

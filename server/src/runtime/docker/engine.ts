@@ -2,13 +2,13 @@
  * The one place that talks to the Docker engine. Everything above runtime/ speaks in labs,
  * sessions and hosts; nothing above it imports testcontainers or dockerode.
  */
-import { firstFileOf } from './files-archive.js';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { getContainerRuntimeClient, type ContainerRuntimeClient } from 'testcontainers';
-import { ExecTimeoutError, type ExecResult, type PathInfo } from '../runtime.js';
+import { ExecTimeoutError, type ExecResult, type FileRead, type PathInfo } from '../runtime.js';
+import { firstFileOf } from './files-archive.js';
 
 /** Every container and network this project makes carries these labels. */
 export const LABEL_MANAGED = 'io.ipvs-lab.managed';
@@ -219,7 +219,7 @@ export class Engine {
    * Reads a file of the container's filesystem through the engine (no process runs in the
    * container): its content, or why not (missing, not a file, larger than `maxBytes`).
    */
-  async readFile(containerId: string, target: string, maxBytes: number): Promise<{ content: Buffer } | { problem: string }> {
+  async readFile(containerId: string, target: string, maxBytes: number): Promise<FileRead> {
     let archive: NodeJS.ReadableStream;
     try {
       archive = await this.docker.getContainer(containerId).getArchive({ path: target });
