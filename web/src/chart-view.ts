@@ -28,8 +28,7 @@ const CHAR_PX = 7;
 let made = 0;
 
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Readonly<Record<string, string | number>> = {}, ...children: (Node | string)[]) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  const node = attrs(document.createElementNS(SVG, tag), attributes);
   node.append(...children);
   return node;
 }
@@ -57,10 +56,7 @@ function drawing(chart: Chart, width: number): SVGSVGElement {
   const py = (v: number) => project(y, v, height - bottom - inset, top);
   const r = (v: number) => Math.round(v * 10) / 10;
 
-  const root = attrs(svg('svg', { class: 'chart-svg', width, height, viewBox: `0 0 ${width} ${height}` }), {
-    role: 'img',
-    'aria-label': describeChart(chart, x, y),
-  });
+  const root = svg('svg', { class: 'chart-svg', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': describeChart(chart, x, y) });
   const grid = svg('g', { class: 'chart-grid' });
   const labels = svg('g', { class: 'chart-ticks' });
   for (const t of y.ticks) {
@@ -81,7 +77,7 @@ function drawing(chart: Chart, width: number): SVGSVGElement {
   const lines = svg('g', { class: 'chart-series' });
   chart.series.forEach((series, i) => {
     const style = seriesStyle(i);
-    const group = attrs(svg('g', { class: style.colourClass }), { 'data-series': series.name, 'data-marker': style.marker });
+    const group = svg('g', { class: style.colourClass, 'data-series': series.name, 'data-marker': style.marker });
     const d = series.points.map((p, k) => `${k === 0 ? 'M' : 'L'}${r(px(p.x))} ${r(py(p.y))}`).join('');
     if (series.points.length > 1) group.append(svg('path', { class: 'chart-line', d, ...(style.dash ? { 'stroke-dasharray': style.dash } : {}) }));
     for (const p of series.points)
@@ -101,7 +97,7 @@ function drawing(chart: Chart, width: number): SVGSVGElement {
 /** A legend entry: a stretch of the series' line with its marker, and its name. */
 function legendItem(name: string, index: number): HTMLLIElement {
   const style = seriesStyle(index);
-  const swatch = attrs(svg('svg', { class: `chart-swatch ${style.colourClass}`, width: 34, height: 14, viewBox: '0 0 34 14' }), { 'aria-hidden': 'true' });
+  const swatch = svg('svg', { class: `chart-swatch ${style.colourClass}`, width: 34, height: 14, viewBox: '0 0 34 14', 'aria-hidden': 'true' });
   swatch.append(
     svg('path', { class: 'chart-line', d: 'M1 7H33', ...(style.dash ? { 'stroke-dasharray': style.dash } : {}) }),
     svg('path', { class: 'chart-marker', d: markerPath(style.marker, 17, 7, 4) }),

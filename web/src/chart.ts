@@ -175,7 +175,7 @@ export interface SeriesStyle {
 export type MarkerShape = 'circle' | 'square' | 'triangle' | 'diamond' | 'triangle-down' | 'cross';
 const MARKERS: readonly MarkerShape[] = ['circle', 'square', 'triangle', 'diamond', 'triangle-down', 'cross'];
 const DASHES = ['', '7 4', '2 3', '9 3 2 3', '4 4', '1 4'];
-export const COLOURS = 6;
+const COLOURS = 6;
 
 /** The look of the `index`th series. */
 export function seriesStyle(index: number): SeriesStyle {

@@ -11,9 +11,9 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
-/** Sets attributes that have no reflected property everywhere (aria-*, data-*). */
-export function attrs<T extends Element>(node: T, values: Readonly<Record<string, string>>): T {
-  for (const [name, value] of Object.entries(values)) node.setAttribute(name, value);
+/** Sets attributes that have no reflected property everywhere (aria-*, data-*, and all of SVG's). */
+export function attrs<T extends Element>(node: T, values: Readonly<Record<string, string | number>>): T {
+  for (const [name, value] of Object.entries(values)) node.setAttribute(name, String(value));
   return node;
 }
 
@@ -23,6 +23,11 @@ const pad = (n: number) => String(n).padStart(2, '0');
 export function clockTime(ms: number): string {
   const d = new Date(ms);
   return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** A moment as local HH:MM:SS, for what changes several times a second: minutes are too coarse. */
+export function clockSeconds(ms: number): string {
+  return `${clockTime(ms)}:${pad(new Date(ms).getSeconds())}`;
 }
 
 /** A duration in words: "45 s", "3 min", "1 h 05 min". */

@@ -45,7 +45,7 @@ export function stateText(state: ConnectionState, detail?: string): string {
  */
 export class HostTerminal {
   readonly term: Terminal;
-  readonly connection: TerminalConnection;
+  private readonly connection: TerminalConnection;
   readonly panel: HTMLElement;
   state: ConnectionState = 'connecting';
   detail: string | undefined;

@@ -358,7 +358,7 @@ function renderProgress(): void {
 
 /** With several terminals, a command block says whose it is (`client$`), and its Run button says so too. */
 function markHost(block: HTMLElement, host: string): void {
-  if (terminals.length < 2 || block.querySelector('.command-host')) return;
+  if (terminals.length < 2) return;
   block.querySelector('pre')?.prepend(el('span', { className: 'command-host', title: `Runs in ${host}'s terminal` }, `${host}$`), ' ');
   const run = block.querySelector<HTMLButtonElement>('button.run');
   if (run) run.title = `Type it into ${host}'s terminal and press Enter`;
@@ -386,7 +386,6 @@ function solutionBlock(lines: readonly SolutionLine[]): HTMLElement {
     ] as const)
       actions.append(Object.assign(document.createElement('button'), { type: 'button', className: cls, textContent: label }));
     block.append(pre, actions);
-    markHost(block, line.host);
     details.append(block);
   }
   return details;
@@ -403,7 +402,7 @@ function show(index: number): void {
   }
   // A challenge never has a solution (the server keeps it); an empty fold would promise one.
   else if (step.solution.length > 0) stepBox.append(solutionBlock(step.solution));
-  // The text's command blocks: a block without a host is for the main terminal.
+  // The text's and the solution's command blocks: a block without a host is for the main terminal.
   for (const block of stepBox.querySelectorAll<HTMLElement>('.command')) markHost(block, block.dataset.host ?? mainTerminal.name ?? '');
   const chart = charts.get(step.id);
   if (chart) showChart(chart, false);

@@ -38,6 +38,7 @@ export class IpvsPanel {
   private readonly section: HTMLElement;
   private readonly heading: HTMLElement;
   private readonly status: HTMLElement;
+  private readonly statusText = document.createTextNode('');
   private readonly live: HTMLElement;
   private readonly body: HTMLElement;
   private stream: JsonEventStream<IpvsPanelEvent> | undefined;
@@ -58,7 +59,7 @@ export class IpvsPanel {
     options.toggleParent.append(this.toggle);
 
     this.heading = el('span', { className: 'ipvs-host' }, options.host);
-    this.status = el('p', { className: 'ipvs-status' });
+    this.status = el('p', { className: 'ipvs-status' }, attrs(el('span', { className: 'ipvs-dot' }), { 'aria-hidden': 'true' }), this.statusText);
     // Near the panel when it is stacked far below its toggle; its name must not contain the toggle's.
     const hide = el('button', { type: 'button', className: 'ipvs-close' }, 'Hide');
     hide.addEventListener('click', () => {
@@ -169,7 +170,7 @@ export class IpvsPanel {
     const table = this.model.table;
     const status = this.statusOf(table);
     this.status.dataset.state = status.state;
-    this.status.replaceChildren(attrs(el('span', { className: 'ipvs-dot' }), { 'aria-hidden': 'true' }), status.text);
+    this.statusText.data = status.text;
     this.status.title = status.detail ?? '';
     let content: HTMLElement;
     // A table from before the host went away would pass for the current one: the status says why there is none.

@@ -110,12 +110,8 @@ const counts = new Intl.NumberFormat('en-US');
 /** A counter as the panel prints it: `12,345`. */
 export const formatCount = (n: number): string => counts.format(n);
 
-const pad = (n: number) => String(n).padStart(2, '0');
-/** A moment as local HH:MM:SS: the panel changes several times a second, minutes are too coarse. */
-export function clockSeconds(ms: number): string {
-  const d = new Date(ms);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-}
+/** The time of the panel's last change, as its status line prints it. */
+export { clockSeconds } from '../dom.js';
 
 /** A change marked on something: its words, and since when it is highlighted (while it still is). */
 export interface Marks {
