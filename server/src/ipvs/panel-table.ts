@@ -1,11 +1,12 @@
 import { IPVS_PANEL_RECENT, type IpvsPanelConnection, type IpvsPanelCounters, type IpvsPanelService, type IpvsPanelTable } from '../../../common/api.js';
-import { orderConnections } from './connection-order.js';
+import { flowOf, orderConnections } from './connection-order.js';
 import { IpvsParseError } from './ipvs-parse-error.js';
 import type { VirtualService } from './ipvs-table.js';
 import { parseIpvsadmList } from './parse-ipvsadm-list.js';
 import { parseIpvsadmStats, type ServiceStats } from './parse-ipvsadm-stats.js';
 import { parseProcNetIpVsConn, type IpvsConnection } from './parse-proc-net-ip-vs-conn.js';
 import { describeService, formatEndpoint } from './service-address.js';
+import { parseTimeWaitClock, TIME_WAIT_LINES } from './time-wait-clock.js';
 
 /**
  * Lines of each listing the panel reads. A node with thousands of services (the iptables lab
@@ -31,6 +32,9 @@ export const PANEL_SCRIPT = [
   `ipvsadm -Ln --stats --exact 2>&1 | head -n ${PANEL_MAX_LINES}`,
   `echo '@@ conns'`,
   `head -n ${PANEL_MAX_CONNECTIONS + 1} /proc/net/ip_vs_conn`,
+  // The director's own clients' closed sockets: a finer clock for the order of their connections.
+  `echo '@@ sockets'`,
+  `grep -E '${TIME_WAIT_LINES}' /proc/net/tcp | head -n ${PANEL_MAX_CONNECTIONS}`,
 ].join('\n');
 
 /** One reading of the director, parsed. */
@@ -42,9 +46,11 @@ export interface PanelReading {
   readonly stats: readonly ServiceStats[];
   readonly connections: readonly IpvsConnection[];
   readonly connectionsTruncated: boolean;
+  /** Hundredths of a second left of the director's clients' TIME_WAIT sockets (see OrderHints). */
+  readonly timeWaitLeft: ReadonlyMap<string, number>;
 }
 
-const SECTIONS = ['services', 'list', 'stats', 'conns'] as const;
+const SECTIONS = ['services', 'list', 'stats', 'conns', 'sockets'] as const;
 
 /**
  * Parses what {@link PANEL_SCRIPT} printed.
@@ -93,6 +99,7 @@ export function parsePanelReading(stdout: string): PanelReading {
     stats: relined(stats.offset, () => parseIpvsadmStats(stats.text)),
     connections: relined(conns.offset, () => parseProcNetIpVsConn(conns.text)),
     connectionsTruncated: conns.lines > PANEL_MAX_CONNECTIONS,
+    timeWaitLeft: parseTimeWaitClock(section('sockets').text),
   };
 }
 
@@ -107,20 +114,26 @@ function identity(c: IpvsConnection): string {
  *
  * The connection table forgets a connection two minutes after it closed and says nothing of the
  * order connections came in. So each reading adds only the connections not seen in the reading
- * before, in the order {@link orderConnections} finds for them, and the list outlives the table.
- * Between two readings a fraction of a second apart that order is exact for one client; what a
- * reading cannot see is a connection that came and went between two readings (a UDP flow or a
- * refused one expires in seconds, but a TCP connection stays two minutes).
+ * before, in the order {@link orderConnections} finds for them (helped by the last port of each
+ * flow and the reading's TIME_WAIT clock), and the list outlives the table. What a reading cannot
+ * see is a connection that came and went between two readings (a UDP flow or a refused one
+ * expires in seconds, but a TCP connection stays two minutes).
  */
 export class ConnectionHistory {
   private readonly recent = new Map<string, Entry[]>();
   /** The connections of the last reading, by identity. */
   private known = new Map<string, Entry | null>();
+  /** The newest client port of each flow seen so far, for flows still in the table. */
+  private lastPorts = new Map<string, number>();
 
-  /** Takes a reading in; returns the recent connections and templates of each service, by key. */
+  /**
+   * Takes a reading in; returns the recent connections and templates of each service, by key.
+   * `timeWaitLeft` is the reading's clock of the director's own clients (see OrderHints).
+   */
   update(
     services: readonly VirtualService[],
     connections: readonly IpvsConnection[],
+    timeWaitLeft: ReadonlyMap<string, number> = new Map(),
   ): { recent: ReadonlyMap<string, readonly IpvsPanelConnection[]>; templates: ReadonlyMap<string, number> } {
     const owner = serviceFinder(services);
     const keys = new Set(services.map(describeService));
@@ -129,6 +142,7 @@ export class ConnectionHistory {
 
     const templates = new Map<string, number>();
     const present = new Map<string, Entry | null>();
+    const flows = new Set<string>();
     const fresh: IpvsConnection[] = [];
     for (const c of connections) {
       // A persistence template records a client's pick, not a connection: its client port is 0.
@@ -137,6 +151,7 @@ export class ConnectionHistory {
         if (key !== undefined) templates.set(key, (templates.get(key) ?? 0) + 1);
         continue;
       }
+      flows.add(flowOf(c));
       const id = identity(c);
       const known = this.known.get(id);
       if (known === undefined) fresh.push(c);
@@ -145,7 +160,9 @@ export class ConnectionHistory {
         present.set(id, known);
       }
     }
-    for (const c of orderConnections(fresh)) {
+    const lastPorts = new Map([...this.lastPorts].filter(([flow]) => flows.has(flow)));
+    for (const c of orderConnections(fresh, { lastPorts: this.lastPorts, timeWaitLeft })) {
+      lastPorts.set(flowOf(c), c.client.port);
       const key = owner(c);
       if (key === undefined) {
         present.set(identity(c), null);
@@ -163,6 +180,7 @@ export class ConnectionHistory {
       if (list.length > IPVS_PANEL_RECENT) list.splice(0, list.length - IPVS_PANEL_RECENT);
     }
     this.known = present;
+    this.lastPorts = lastPorts;
     return { recent: this.recent, templates };
   }
 }
@@ -188,7 +206,7 @@ export function panelTable(
   history: ConnectionHistory,
   context: { readonly host: string; readonly at: number; readonly hostIps: ReadonlyMap<string, string> },
 ): IpvsPanelTable {
-  const { recent, templates } = history.update(reading.services, reading.connections);
+  const { recent, templates } = history.update(reading.services, reading.connections, reading.timeWaitLeft);
   const nameOf = new Map([...context.hostIps].map(([name, ip]) => [ip, name]));
   const statsOf = statsFinder(reading.stats, reading.services);
   const services: IpvsPanelService[] = reading.services.map((s) => {

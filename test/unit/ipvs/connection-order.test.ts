@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { orderConnections, secondsInState } from '../../../server/src/ipvs/connection-order.js';
+import { clockKey, flowOf, orderConnections, secondsInState } from '../../../server/src/ipvs/connection-order.js';
 import { parseProcNetIpVsConn, type IpvsConnection } from '../../../server/src/ipvs/parse-proc-net-ip-vs-conn.js';
 import { capturedSchedule, kernelFixture } from '../../utils/fixtures.js';
 import { prng } from '../../utils/prng.js';
@@ -9,11 +9,11 @@ import { prng } from '../../utils/prng.js';
 /** The captures' backends: nginx N is 10.20.0.1N. */
 const nginxOf = (c: IpvsConnection) => `nginx-${c.destination.address.split('.')[3]!.slice(1)}`;
 
-function conn(port: number, state = 'TIME_WAIT', expiresSeconds = 118, client = '10.0.0.9', destination = '10.20.0.11'): IpvsConnection {
+function conn(port: number, state = 'TIME_WAIT', expiresSeconds = 118, client = '10.0.0.9', destination = '10.20.0.11', virtualPort = 80): IpvsConnection {
   return {
     protocol: 'TCP',
     client: { address: client, port },
-    virtual: { address: '10.0.0.1', port: 80 },
+    virtual: { address: '10.0.0.1', port: virtualPort },
     destination: { address: destination, port: 80 },
     state,
     expiresSeconds,
@@ -78,5 +78,61 @@ describe('orderConnections', () => {
   it('gives a state it does not know no age rather than failing', () => {
     assert.equal(secondsInState(conn(1, 'SCTP_COOKIE_ECHOED', 5)), 0);
     assert.equal(orderConnections([]).length, 0);
+  });
+
+  describe('when Linux moves the client port to a new random place (every ten seconds)', () => {
+    // Real ports from the VM's kernel: three connections, then the ten-second boundary, then seven
+    // more, 6,000 ports lower. Sorted by port alone, the last seven would come first; the first
+    // of them are the same second's as the last before the boundary.
+    const before = [conn(53_554, 'TIME_WAIT', 109), conn(53_558, 'TIME_WAIT', 110), conn(53_568, 'TIME_WAIT', 110)];
+    const after = [47_594, 47_596, 47_610, 47_614, 47_620, 47_630, 47_636].map((p, i) => conn(p, 'TIME_WAIT', i < 2 ? 110 : i < 5 ? 111 : 112));
+    const ports = (cs: IpvsConnection[]) => cs.map((c) => c.client.port);
+
+    it('keeps each run of close ports in port order and puts the older run first', () => {
+      assert.deepEqual(ports(orderConnections(shuffle([...after, ...before], prng(3)))), ports([...before, ...after]));
+      // And upwards: the later run has the higher ports.
+      const up = [conn(57_550, 'TIME_WAIT', 111), conn(57_562, 'TIME_WAIT', 113)];
+      const down = [conn(36_096, 'TIME_WAIT', 109), conn(36_106, 'TIME_WAIT', 110)];
+      assert.deepEqual(ports(orderConnections([...up, ...down])), ports([...down, ...up]));
+    });
+
+    it('puts first the run that carries on from the last port seen before, when both are the same age', () => {
+      const same = (cs: IpvsConnection[]) => cs.map((c) => ({ ...c, expiresSeconds: 119 }));
+      const flow = flowOf(before[0]!);
+      assert.deepEqual(ports(orderConnections([...same(after), ...same(before)], { lastPorts: new Map([[flow, 53_540]]) })), ports([...before, ...after]));
+      assert.deepEqual(ports(orderConnections([...same(after), ...same(before)], { lastPorts: new Map([[flow, 47_580]]) })), ports([...after, ...before]));
+    });
+
+    it("reads the client sockets' TIME_WAIT clock, to the hundredth of a second, when both are the same age", () => {
+      const same = (cs: IpvsConnection[]) => cs.map((c) => ({ ...c, expiresSeconds: 119 }));
+      const clock = (cs: IpvsConnection[], first: number) => cs.map((c, i) => [clockKey(c.client, c.virtual), first + i] as const);
+      const timeWaitLeft = new Map([...clock(before, 5_930), ...clock(after, 5_945)]);
+      assert.deepEqual(ports(orderConnections([...same(after), ...same(before)], { timeWaitLeft })), ports([...before, ...after]));
+    });
+  });
+
+  it('does not take a connection the kernel has not timed yet (0 s left) for the oldest', () => {
+    const ordered = orderConnections([conn(40_010, 'SYN_RECV', 0), conn(40_000, 'TIME_WAIT', 119), conn(40_004, 'TIME_WAIT', 119)]);
+    assert.deepEqual(
+      ordered.map((c) => c.client.port),
+      [40_000, 40_004, 40_010],
+    );
+    // Alone in a run of its own, too: 0 left is no age, not the whole timeout.
+    const alone = orderConnections([conn(50_010, 'SYN_RECV', 0), conn(40_000, 'TIME_WAIT', 118)]);
+    assert.deepEqual(
+      alone.map((c) => c.client.port),
+      [40_000, 50_010],
+    );
+  });
+
+  it('numbers ports per virtual address: two services of one client are two flows', () => {
+    // Each destination has its own place in the port range: interleaved ports, each flow in order.
+    const a = [conn(40_000, 'TIME_WAIT', 117, undefined, undefined, 80), conn(40_010, 'TIME_WAIT', 118, undefined, undefined, 80)];
+    const b = [conn(40_004, 'TIME_WAIT', 116, undefined, undefined, 8080), conn(40_020, 'TIME_WAIT', 119, undefined, undefined, 8080)];
+    const ordered = orderConnections([...b, ...a]);
+    assert.deepEqual(
+      ordered.map((c) => `${c.virtual.port}/${c.client.port}`),
+      ['8080/40004', '80/40000', '80/40010', '8080/40020'],
+    );
   });
 });

@@ -7,7 +7,7 @@ import { ConnectionHistory, PANEL_MAX_CONNECTIONS, PANEL_MAX_LINES, panelTable, 
 import { capturedSchedule, kernelFixture } from '../../utils/fixtures.js';
 
 /** What PANEL_SCRIPT prints, put together from real captures of one moment. */
-function output(parts: { services: number; list: string; stats: string; conns: string }): string {
+function output(parts: { services: number; list: string; stats: string; conns: string; sockets?: string }): string {
   return [
     '@@ services',
     String(parts.services),
@@ -17,6 +17,8 @@ function output(parts: { services: number; list: string; stats: string; conns: s
     parts.stats.trimEnd(),
     '@@ conns',
     parts.conns.trimEnd(),
+    '@@ sockets',
+    ...(parts.sockets ? [parts.sockets.trimEnd()] : []),
     '',
   ].join('\n');
 }
@@ -118,6 +120,25 @@ describe('ConnectionHistory across readings', () => {
   it('leaves out connections of services it does not list', () => {
     const other = 'TCP AC110002 A000 AC110003 0050 0A14000B 0050 TIME_WAIT 100';
     assert.deepEqual(read(new ConnectionHistory(), [other])?.recent, []);
+  });
+});
+
+describe("the reading's TIME_WAIT clock", () => {
+  it('reads the sockets section and orders connections of one second by it', () => {
+    // Four connections of one second, two runs of ports ten seconds' shuffle apart (47xxx after
+    // 53xxx), told apart only by the client sockets' time left: the 53xxx ones closed first.
+    const conns = [CONN_HEADER, connLine(47_594, 11, 119), connLine(47_596, 12, 119), connLine(53_554, 12, 119), connLine(53_558, 11, 119)].join('\n');
+    const socket = (port: number, left: number) =>
+      `   1: 020011AC:${port.toString(16).toUpperCase()} 020011AC:0050 06 00000000:00000000 03:${left.toString(16).toUpperCase().padStart(8, '0')} 00000000     0        0 0 3 0000000037886276`;
+    const parts = { services: 1, list: kernelFixture('rr-masq.ipvsadm-Ln.txt'), stats: kernelFixture('rr-masq.ipvsadm-Ln-exact-stats.txt'), conns };
+    const sockets = [socket(47_594, 5_960), socket(47_596, 5_975), socket(53_554, 5_910), socket(53_558, 5_930)].join('\n');
+    const reading = parsePanelReading(output({ ...parts, sockets }));
+    assert.equal(reading.timeWaitLeft.get('172.17.0.2:53554>172.17.0.2:80'), 5_910);
+    const recent = panelTable(reading, new ConnectionHistory(), context).services[0]?.recent.map((c) => c.client.split(':')[1]);
+    assert.deepEqual(recent, ['53554', '53558', '47594', '47596']);
+    // Without the clock the same second is a guess (lowest port first), which here is wrong.
+    const guessed = panelTable(parsePanelReading(output(parts)), new ConnectionHistory(), context).services[0]?.recent.map((c) => c.client.split(':')[1]);
+    assert.deepEqual(guessed, ['47594', '47596', '53554', '53558']);
   });
 });
 

@@ -22,6 +22,7 @@ function reading(conns: readonly string[] = []): string {
     '@@ conns',
     'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData',
     ...conns,
+    '@@ sockets',
   ].join('\n');
 }
 
