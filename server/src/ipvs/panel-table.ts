@@ -110,6 +110,15 @@ function identity(c: IpvsConnection): string {
 }
 
 /**
+ * Readings a connection may be missing from before it is forgotten. The kernel prints
+ * /proc/net/ip_vs_conn a page at a time while connections come and go, so one reading can skip a
+ * connection, or list one twice; a connection back after a skipped reading is the same one, not a
+ * new one. One that has really gone does not come back under the same client port so soon (the
+ * client keeps the port in TIME_WAIT for a minute).
+ */
+const FORGET_AFTER_READINGS = 3;
+
+/**
  * Which real server took each of a service's last connections, kept across readings.
  *
  * The connection table forgets a connection two minutes after it closed and says nothing of the
@@ -121,8 +130,9 @@ function identity(c: IpvsConnection): string {
  */
 export class ConnectionHistory {
   private readonly recent = new Map<string, Entry[]>();
-  /** The connections of the last reading, by identity. */
-  private known = new Map<string, Entry | null>();
+  /** The connections seen lately, by identity, with the number of the reading that last saw each. */
+  private readonly known = new Map<string, { readonly entry: Entry | null; readonly service?: string; seen: number }>();
+  private readings = 0;
   /** The newest client port of each flow seen so far, for flows still in the table. */
   private lastPorts = new Map<string, number>();
 
@@ -137,11 +147,13 @@ export class ConnectionHistory {
   ): { recent: ReadonlyMap<string, readonly IpvsPanelConnection[]>; templates: ReadonlyMap<string, number> } {
     const owner = serviceFinder(services);
     const keys = new Set(services.map(describeService));
-    // A service removed (ipvsadm -C, -D) takes its history with it: the one added again is new.
+    // A service removed (ipvsadm -C, -D) takes its history with it: the one added again is new,
+    // and starts from the connections the table still holds.
     for (const key of this.recent.keys()) if (!keys.has(key)) this.recent.delete(key);
+    for (const [id, { service }] of this.known) if (service !== undefined && !keys.has(service)) this.known.delete(id);
 
+    const reading = ++this.readings;
     const templates = new Map<string, number>();
-    const present = new Map<string, Entry | null>();
     const flows = new Set<string>();
     const fresh: IpvsConnection[] = [];
     for (const c of connections) {
@@ -154,32 +166,32 @@ export class ConnectionHistory {
       flows.add(flowOf(c));
       const id = identity(c);
       const known = this.known.get(id);
-      if (known === undefined) fresh.push(c);
-      else {
-        if (known) known.state = c.state;
-        present.set(id, known);
+      if (known === undefined) {
+        // Listed twice in one reading (see FORGET_AFTER_READINGS): once is enough.
+        this.known.set(id, { entry: null, seen: reading });
+        fresh.push(c);
+      } else {
+        known.seen = reading;
+        if (known.entry) known.entry.state = c.state;
       }
     }
     const lastPorts = new Map([...this.lastPorts].filter(([flow]) => flows.has(flow)));
     for (const c of orderConnections(fresh, { lastPorts: this.lastPorts, timeWaitLeft })) {
       lastPorts.set(flowOf(c), c.client.port);
       const key = owner(c);
-      if (key === undefined) {
-        present.set(identity(c), null);
-        continue;
-      }
+      if (key === undefined) continue;
       const entry: Entry = {
         server: formatEndpoint(c.destination.address, c.destination.port),
         client: formatEndpoint(c.client.address, c.client.port),
         state: c.state,
       };
-      present.set(identity(c), entry);
+      this.known.set(identity(c), { entry, service: key, seen: reading });
       let list = this.recent.get(key);
       if (!list) this.recent.set(key, (list = []));
       list.push(entry);
       if (list.length > IPVS_PANEL_RECENT) list.splice(0, list.length - IPVS_PANEL_RECENT);
     }
-    this.known = present;
+    for (const [id, { seen }] of this.known) if (reading - seen > FORGET_AFTER_READINGS) this.known.delete(id);
     this.lastPorts = lastPorts;
     return { recent: this.recent, templates };
   }
