@@ -33,10 +33,5 @@ export function parseTimeWaitClock(text: string): Map<string, number> {
 }
 
 function reversed(hex: string): string {
-  return hex
-    .replace(/../g, (byte) => `${byte} `)
-    .trim()
-    .split(' ')
-    .reverse()
-    .join('');
+  return (hex.match(/../g) ?? []).reverse().join('');
 }
